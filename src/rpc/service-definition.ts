@@ -1,5 +1,5 @@
 import type { DescMessage, DescService, MessageShape } from "@bufbuild/protobuf";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 
 /** A request as received: the exact bytes on the wire and their decoded form. */
@@ -10,8 +10,10 @@ export interface Received<T> {
 
 function codec<Desc extends DescMessage>(schema: Desc) {
   return {
+    /** Accepts a message or a plain init object of the message's shape. */
     serialize: (value: MessageShape<Desc>): Buffer => {
-      const bytes = toBinary(schema, value);
+      const message = isMessage(value, schema) ? value : create(schema, value as never);
+      const bytes = toBinary(schema, message);
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     },
     deserialize: (bytes: Buffer): MessageShape<Desc> => fromBinary(schema, bytes),

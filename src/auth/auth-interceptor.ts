@@ -1,0 +1,121 @@
+import {
+  type Metadata,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  ServerInterceptingCall,
+  ServerListenerBuilder,
+  type ServerMethodDefinition,
+} from "@grpc/grpc-js";
+import type { Permission } from "../iam/permissions.js";
+import { toStatus } from "../rpc/to-status.js";
+import type { Authenticator } from "./authenticator.js";
+import { parseBearerToken, parseProjectId } from "./credentials.js";
+import type { AuthContext, Principal } from "./principal.js";
+
+/** What a method requires: a permission, and whether the call names a project. */
+export interface MethodPolicy {
+  permission: Permission;
+  /** Ingestion calls carry `projectid` and are authorized in that project. */
+  project: boolean;
+}
+
+/** The outcome of one auth decision, for metrics and logs. */
+export interface AuthDecision {
+  path: string;
+  allowed: boolean;
+  reason: string;
+  seconds: number;
+}
+
+export interface AuthInterceptorOptions {
+  authenticator: Authenticator;
+  /** The policy of a method path; "public" skips auth (health); undefined refuses the call. */
+  policyFor: (path: string) => MethodPolicy | "public" | undefined;
+  onAllowed?: (context: AuthContext) => void;
+  onDecision?: (decision: AuthDecision) => void;
+}
+
+const contexts = new WeakMap<Metadata, AuthContext>();
+
+/** The authenticated caller of a call that passed the interceptor. */
+export function authContextOf(call: { metadata: Metadata }): AuthContext {
+  const context = contexts.get(call.metadata);
+  if (!context) throw new Error("call reached a handler without passing the auth interceptor");
+  return context;
+}
+
+function first(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** A call that holds back reads until the auth decision: a refused call buffers no payload. */
+class GatedCall extends ServerInterceptingCall {
+  private open = false;
+  private readWanted = false;
+
+  override startRead(): void {
+    if (this.open) super.startRead();
+    else this.readWanted = true;
+  }
+
+  release(): void {
+    this.open = true;
+    if (this.readWanted) super.startRead();
+  }
+}
+
+async function decide(
+  options: AuthInterceptorOptions,
+  policy: MethodPolicy,
+  metadata: Metadata,
+): Promise<AuthContext> {
+  const token = parseBearerToken(first(metadata, "authorization"));
+  const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
+  const principal: Principal = await options.authenticator.principal(token);
+  await options.authenticator.authorize(principal, policy.permission, policy.project ? projectId : undefined);
+  return { ...principal, projectId };
+}
+
+/**
+ * The server interceptor that authenticates and authorizes every call from its metadata
+ * alone, before the handler starts or any message is read. Refused calls end with the status
+ * of docs/iam-model.md; allowed calls reach the handler with their AuthContext.
+ */
+export function authInterceptor(options: AuthInterceptorOptions): ServerInterceptor {
+  return (method: ServerMethodDefinition<unknown, unknown>, next: ServerInterceptingCallInterface) => {
+    const policy = options.policyFor(method.path);
+    if (policy === "public") return new ServerInterceptingCall(next);
+    let call: GatedCall | undefined;
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, proceed) => {
+        const started = process.hrtime.bigint();
+        const finish = (allowed: boolean, reason: string) =>
+          options.onDecision?.({
+            path: method.path,
+            allowed,
+            reason,
+            seconds: Number(process.hrtime.bigint() - started) / 1e9,
+          });
+        const refuse = (error: unknown) => {
+          const status = toStatus(error);
+          finish(false, status.reason);
+          call?.sendStatus({ code: status.code, details: status.details });
+        };
+        if (!policy) {
+          refuse(new Error(`no auth policy for ${method.path}`));
+          return;
+        }
+        decide(options, policy, metadata).then((context) => {
+          contexts.set(metadata, context);
+          finish(true, "allowed");
+          options.onAllowed?.(context);
+          proceed(metadata);
+          call?.release();
+        }, refuse);
+      })
+      .build();
+    call = new GatedCall(next, { start: (proceed) => proceed(listener) });
+    return call;
+  };
+}

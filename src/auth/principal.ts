@@ -1,0 +1,18 @@
+import type { Grant } from "../iam/authorize.js";
+
+/** An authenticated token: who it belongs to and what it is granted. Holds no secret. */
+export interface Principal {
+  organizationId: string;
+  serviceAccountId: string;
+  tokenId: string;
+  tokenHash: string;
+  expiresAt?: number;
+  grants: Grant[];
+  /** An org-wide owner of the installation's organization: may create organizations. */
+  installationOwner: boolean;
+}
+
+/** What a handler learns about its caller. `projectId` is set for ingestion calls. */
+export interface AuthContext extends Principal {
+  projectId: string;
+}

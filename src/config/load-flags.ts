@@ -1,0 +1,62 @@
+import { parseArgs } from "node:util";
+import { envName, type FlagSpec } from "./flag-spec.js";
+
+/** A configuration problem, reported as one line naming the flag and variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+type Values<S extends Record<string, FlagSpec>> = { [K in keyof S]: S[K] extends FlagSpec<infer T> ? T : never };
+
+/**
+ * Resolves every flag of `specs` from, in order of precedence: the command line, the
+ * environment (`PROFGATE_<FLAG>`), the default. Each value is parsed once; the first invalid
+ * one throws a ConfigError naming it. The result is frozen.
+ */
+export function loadFlags<S extends Record<string, FlagSpec>>(
+  specs: S,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Readonly<Values<S>> {
+  const byName = new Map(Object.entries(specs).map(([key, spec]) => [spec.name, { key, spec }]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        [...byName.keys()].map((name) => [name, { type: byName.get(name)?.spec.boolean ? "boolean" : "string" }]),
+      ) as Parameters<typeof parseArgs>[0] extends infer O ? (O extends { options?: infer P } ? P : never) : never,
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}; see --help for the flags.`);
+  }
+  const result: Record<string, unknown> = {};
+  for (const [name, { key, spec }] of byName) {
+    const fromArgs = parsed.values[name];
+    const raw = fromArgs !== undefined ? String(fromArgs) : (env[envName(name)] ?? spec.default);
+    if (raw === undefined) {
+      result[key] = undefined;
+      continue;
+    }
+    try {
+      result[key] = spec.parse(raw);
+    } catch (error) {
+      const source = fromArgs !== undefined ? `--${name}` : env[envName(name)] !== undefined ? envName(name) : `--${name} default`;
+      throw new ConfigError(`Invalid ${source}=${JSON.stringify(raw)}: ${(error as Error).message}.`);
+    }
+  }
+  return Object.freeze(result) as Readonly<Values<S>>;
+}
+
+/** The `--help` text: every flag with its variable, default and description. */
+export function flagHelp(specs: Record<string, FlagSpec>): string {
+  return Object.values(specs)
+    .map((s) => {
+      const value = s.boolean ? "" : " <value>";
+      const def = s.default !== undefined && s.default !== "" ? ` (default ${s.default})` : "";
+      return `  --${s.name}${value}\n      ${s.description}${def}\n      env: ${envName(s.name)}`;
+    })
+    .join("\n");
+}

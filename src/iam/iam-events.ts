@@ -1,0 +1,23 @@
+/**
+ * An IAM change that can alter what an already-authenticated token may do. Caches of
+ * principals evict on these; with a shared store they travel between replicas.
+ */
+export type IamChange =
+  | { kind: "token-deleted"; tokenHash: string }
+  | { kind: "service-account-changed"; serviceAccountId: string }
+  | { kind: "project-deleted"; projectId: string }
+  | { kind: "everything" };
+
+/** Where the IAM service announces changes. Listeners run synchronously, in order. */
+export class IamEvents {
+  private readonly listeners = new Set<(change: IamChange) => void>();
+
+  subscribe(listener: (change: IamChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(change: IamChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+}

@@ -1,0 +1,284 @@
+import { randomUUID } from "node:crypto";
+import { DomainError, invalidArgument, notFound } from "../errors.js";
+import { generateToken } from "../token/token.js";
+import { type Actor, requirePermission } from "./actor.js";
+import type { IamEvents } from "./iam-events.js";
+import {
+  type AuditEntry,
+  isRole,
+  type Organization,
+  type Project,
+  type RoleBinding,
+  type ServiceAccount,
+  type ServiceAccountToken,
+} from "./model.js";
+import { QUOTAS, type Quotas } from "./quotas.js";
+import type { IamStore } from "./store/iam-store.js";
+
+/** A token as returned once at creation: its metadata and the secret. */
+export interface CreatedToken {
+  token: ServiceAccountToken;
+  secret: string;
+}
+
+export interface IamServiceOptions {
+  events: IamEvents;
+  quotas?: Quotas;
+  now?: () => number;
+}
+
+const NAME_MAX = 128;
+
+function validName(kind: string, name: string): string {
+  const trimmed = name.trim();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (trimmed === "" || trimmed.length > NAME_MAX || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+    throw invalidArgument(`A ${kind} name must be 1 to ${NAME_MAX} printable characters.`, "invalid_name");
+  }
+  return trimmed;
+}
+
+/**
+ * The IAM use cases: every change is authorized against the actor's grants, confined to the
+ * actor's organization, written to the store, audited, and announced to principal caches.
+ */
+export class IamService {
+  private readonly quotas: Quotas;
+  private readonly now: () => number;
+  private readonly events: IamEvents;
+
+  constructor(
+    private readonly store: IamStore,
+    options: IamServiceOptions,
+  ) {
+    this.quotas = options.quotas ?? QUOTAS;
+    this.now = options.now ?? Date.now;
+    this.events = options.events;
+  }
+
+  get limits(): Quotas {
+    return this.quotas;
+  }
+
+  /** Creates an organization with an `owner` service account and its first token. */
+  async createOrganization(actor: Actor | undefined, name: string, options: { installation?: boolean } = {}) {
+    if (actor && !actor.installationOwner) {
+      throw new DomainError(
+        "permission_denied",
+        "Only owners of the installation's organization can create organizations.",
+        "permission_denied",
+      );
+    }
+    const organization: Organization = {
+      id: randomUUID(),
+      name: validName("organization", name),
+      createdAt: this.now(),
+      ...(options.installation ? { installation: true } : {}),
+    };
+    await this.store.createOrganization(organization);
+    await this.audit(organization.id, actor, "organization.create", "organization", organization.id, { name });
+    const founder: Actor = { organizationId: organization.id, serviceAccountId: "", grants: [{ role: "owner" }] };
+    const owner = await this.createServiceAccount(founder, "owner", actor?.serviceAccountId ?? "");
+    await this.createRoleBinding(founder, { serviceAccountId: owner.id, role: "owner" }, actor?.serviceAccountId ?? "");
+    const ownerToken = await this.createToken(founder, { serviceAccountId: owner.id, name: "owner" });
+    return { organization, owner, ownerToken };
+  }
+
+  async listOrganizations(actor: Actor): Promise<Organization[]> {
+    if (actor.installationOwner) return this.store.listOrganizations();
+    const own = await this.store.getOrganization(actor.organizationId);
+    return own ? [own] : [];
+  }
+
+  async createProject(actor: Actor, name: string): Promise<Project> {
+    requirePermission(actor, "project.create");
+    const project: Project = {
+      id: randomUUID(),
+      name: validName("project", name),
+      organizationId: actor.organizationId,
+      createdAt: this.now(),
+    };
+    await this.store.createProject(project);
+    await this.audit(actor.organizationId, actor, "project.create", "project", project.id, { name: project.name });
+    return project;
+  }
+
+  async listProjects(actor: Actor): Promise<Project[]> {
+    requirePermission(actor, "project.list");
+    return this.store.listProjects(actor.organizationId);
+  }
+
+  async deleteProject(actor: Actor, projectId: string): Promise<Project> {
+    requirePermission(actor, "project.delete", projectId);
+    const project = await this.store.deleteProject(actor.organizationId, projectId);
+    if (!project) throw notFound(`Project ${projectId} does not exist in this organization.`, "project_not_found");
+    this.events.publish({ kind: "project-deleted", projectId });
+    await this.audit(actor.organizationId, actor, "project.delete", "project", projectId, { name: project.name });
+    return project;
+  }
+
+  async createServiceAccount(actor: Actor, name: string, createdBy = actor.serviceAccountId): Promise<ServiceAccount> {
+    requirePermission(actor, "serviceaccount.create");
+    const account: ServiceAccount = {
+      id: randomUUID(),
+      name: validName("service account", name),
+      organizationId: actor.organizationId,
+      createdAt: this.now(),
+      createdBy,
+    };
+    await this.store.createServiceAccount(account, this.quotas.serviceAccountsPerOrganization);
+    await this.audit(actor.organizationId, actor, "serviceaccount.create", "serviceaccount", account.id, {
+      name: account.name,
+    });
+    return account;
+  }
+
+  /** The organization's service accounts, each with its number of tokens. */
+  async listServiceAccounts(actor: Actor): Promise<Array<ServiceAccount & { tokenCount: number }>> {
+    requirePermission(actor, "serviceaccount.list");
+    const accounts = await this.store.listServiceAccounts(actor.organizationId);
+    return Promise.all(
+      accounts.map(async (a) => ({ ...a, tokenCount: await this.store.countTokens(actor.organizationId, a.id) })),
+    );
+  }
+
+  async deleteServiceAccount(actor: Actor, id: string): Promise<ServiceAccount> {
+    requirePermission(actor, "serviceaccount.delete");
+    const deleted = await this.store.deleteServiceAccount(actor.organizationId, id);
+    if (!deleted) throw notFound(`Service account ${id} does not exist in this organization.`, "service_account_not_found");
+    for (const token of deleted.tokens) this.events.publish({ kind: "token-deleted", tokenHash: token.hash });
+    this.events.publish({ kind: "service-account-changed", serviceAccountId: id });
+    await this.audit(actor.organizationId, actor, "serviceaccount.delete", "serviceaccount", id, {
+      name: deleted.account.name,
+      tokensDeleted: String(deleted.tokens.length),
+    });
+    return deleted.account;
+  }
+
+  async createToken(
+    actor: Actor,
+    request: { serviceAccountId: string; name: string; expiresAt?: number },
+  ): Promise<CreatedToken> {
+    requirePermission(actor, "serviceaccounttoken.create");
+    const now = this.now();
+    if (request.expiresAt !== undefined && request.expiresAt <= now) {
+      throw invalidArgument("A token's expiry must be in the future.", "invalid_expiry");
+    }
+    const { secret, hash } = generateToken();
+    const token: ServiceAccountToken = {
+      id: randomUUID(),
+      name: validName("token", request.name),
+      serviceAccountId: request.serviceAccountId,
+      organizationId: actor.organizationId,
+      hash,
+      createdAt: now,
+      createdBy: actor.serviceAccountId,
+      ...(request.expiresAt !== undefined ? { expiresAt: request.expiresAt } : {}),
+    };
+    await this.store.createToken(token, this.quotas.tokensPerServiceAccount);
+    await this.audit(actor.organizationId, actor, "serviceaccounttoken.create", "serviceaccounttoken", token.id, {
+      name: token.name,
+      serviceAccountId: token.serviceAccountId,
+    });
+    return { token, secret };
+  }
+
+  async listTokens(actor: Actor, serviceAccountId: string): Promise<ServiceAccountToken[]> {
+    requirePermission(actor, "serviceaccounttoken.list");
+    await this.requireServiceAccount(actor, serviceAccountId);
+    return this.store.listTokens(actor.organizationId, serviceAccountId);
+  }
+
+  async deleteToken(actor: Actor, id: string): Promise<ServiceAccountToken> {
+    requirePermission(actor, "serviceaccounttoken.delete");
+    const token = await this.store.deleteToken(actor.organizationId, id);
+    if (!token) throw notFound(`Token ${id} does not exist in this organization.`, "token_not_found");
+    this.events.publish({ kind: "token-deleted", tokenHash: token.hash });
+    await this.audit(actor.organizationId, actor, "serviceaccounttoken.delete", "serviceaccounttoken", id, {
+      name: token.name,
+      serviceAccountId: token.serviceAccountId,
+    });
+    return token;
+  }
+
+  async createRoleBinding(
+    actor: Actor,
+    request: { serviceAccountId: string; role: string; projectId?: string },
+    createdBy = actor.serviceAccountId,
+  ): Promise<RoleBinding> {
+    requirePermission(actor, "rolebinding.create");
+    if (!isRole(request.role)) {
+      throw invalidArgument(
+        `Unknown role ${JSON.stringify(request.role)}; use owner, viewer, writer, profile-writer or debuginfo-writer.`,
+        "invalid_role",
+      );
+    }
+    const binding: RoleBinding = {
+      id: randomUUID(),
+      serviceAccountId: request.serviceAccountId,
+      organizationId: actor.organizationId,
+      role: request.role,
+      createdAt: this.now(),
+      createdBy,
+      ...(request.projectId ? { projectId: request.projectId } : {}),
+    };
+    await this.store.createRoleBinding(binding);
+    this.events.publish({ kind: "service-account-changed", serviceAccountId: binding.serviceAccountId });
+    await this.audit(actor.organizationId, actor, "rolebinding.create", "rolebinding", binding.id, {
+      serviceAccountId: binding.serviceAccountId,
+      role: binding.role,
+      scope: binding.projectId ?? "organization",
+    });
+    return binding;
+  }
+
+  async listRoleBindings(actor: Actor, serviceAccountId?: string): Promise<RoleBinding[]> {
+    requirePermission(actor, "rolebinding.list");
+    return this.store.listRoleBindings(actor.organizationId, serviceAccountId);
+  }
+
+  async deleteRoleBinding(actor: Actor, id: string): Promise<RoleBinding> {
+    requirePermission(actor, "rolebinding.delete");
+    const binding = await this.store.deleteRoleBinding(actor.organizationId, id);
+    if (!binding) throw notFound(`Role binding ${id} does not exist in this organization.`, "role_binding_not_found");
+    this.events.publish({ kind: "service-account-changed", serviceAccountId: binding.serviceAccountId });
+    await this.audit(actor.organizationId, actor, "rolebinding.delete", "rolebinding", id, {
+      serviceAccountId: binding.serviceAccountId,
+      role: binding.role,
+      scope: binding.projectId ?? "organization",
+    });
+    return binding;
+  }
+
+  async listAudit(actor: Actor, limit: number): Promise<AuditEntry[]> {
+    requirePermission(actor, "auditlog.list");
+    const bounded = Math.min(Math.max(Math.trunc(limit) || 100, 1), 1000);
+    return this.store.listAudit(actor.organizationId, bounded);
+  }
+
+  private async requireServiceAccount(actor: Actor, id: string): Promise<ServiceAccount> {
+    const account = await this.store.getServiceAccount(actor.organizationId, id);
+    if (!account) throw notFound(`Service account ${id} does not exist in this organization.`, "service_account_not_found");
+    return account;
+  }
+
+  private async audit(
+    organizationId: string,
+    actor: Actor | undefined,
+    action: string,
+    resourceType: string,
+    resourceId: string,
+    details: Record<string, string>,
+  ): Promise<void> {
+    await this.store.appendAudit({
+      id: randomUUID(),
+      organizationId,
+      at: this.now(),
+      actor: actor?.serviceAccountId ?? "",
+      action,
+      resourceType,
+      resourceId,
+      details,
+    });
+  }
+}

@@ -1,0 +1,69 @@
+import type {
+  AuditEntry,
+  Organization,
+  Project,
+  RoleBinding,
+  ServiceAccount,
+  ServiceAccountToken,
+} from "../model.js";
+
+/** Everything authentication needs about a token, read together. */
+export interface PrincipalRecord {
+  token: ServiceAccountToken;
+  serviceAccount: ServiceAccount;
+  bindings: RoleBinding[];
+}
+
+/** One last-used observation, recorded off the request path. */
+export interface TokenUse {
+  tokenId: string;
+  organizationId: string;
+  at: number;
+}
+
+/**
+ * Persistence of the IAM resources. Implementations (embedded file, Redis) behave the same:
+ * every method is atomic on its own, quotas hold under concurrency (also across processes
+ * sharing a store), deletes cascade, and reads of one organization never return another's
+ * resources. Methods that create reject with a `resource_exhausted` DomainError naming the
+ * quota when it is full. Deletes return what they removed (undefined: nothing matched).
+ */
+export interface IamStore {
+  createOrganization(organization: Organization): Promise<void>;
+  getOrganization(id: string): Promise<Organization | undefined>;
+  listOrganizations(): Promise<Organization[]>;
+
+  createProject(project: Project): Promise<void>;
+  getProject(id: string): Promise<Project | undefined>;
+  listProjects(organizationId: string): Promise<Project[]>;
+  /** Also deletes the role bindings scoped to the project. */
+  deleteProject(organizationId: string, id: string): Promise<Project | undefined>;
+
+  createServiceAccount(account: ServiceAccount, maxPerOrganization: number): Promise<void>;
+  getServiceAccount(organizationId: string, id: string): Promise<ServiceAccount | undefined>;
+  listServiceAccounts(organizationId: string): Promise<ServiceAccount[]>;
+  /** Also deletes its tokens and role bindings; returns the deleted tokens too. */
+  deleteServiceAccount(
+    organizationId: string,
+    id: string,
+  ): Promise<{ account: ServiceAccount; tokens: ServiceAccountToken[] } | undefined>;
+
+  createToken(token: ServiceAccountToken, maxPerServiceAccount: number): Promise<void>;
+  listTokens(organizationId: string, serviceAccountId: string): Promise<ServiceAccountToken[]>;
+  countTokens(organizationId: string, serviceAccountId: string): Promise<number>;
+  deleteToken(organizationId: string, id: string): Promise<ServiceAccountToken | undefined>;
+  /** The token with this hash, its service account and the account's bindings. */
+  resolvePrincipal(tokenHash: string): Promise<PrincipalRecord | undefined>;
+  /** Records last-used dates in one batch; unknown tokens are ignored, dates never go back. */
+  recordTokenUses(uses: readonly TokenUse[]): Promise<void>;
+
+  createRoleBinding(binding: RoleBinding): Promise<void>;
+  listRoleBindings(organizationId: string, serviceAccountId?: string): Promise<RoleBinding[]>;
+  deleteRoleBinding(organizationId: string, id: string): Promise<RoleBinding | undefined>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  listAudit(organizationId: string, limit: number): Promise<AuditEntry[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,15 @@
+import { DomainError, notFound } from "../../errors.js";
+
+/** The error every store returns when a quota is full: RESOURCE_EXHAUSTED at the edge. */
+export function quotaExceeded(what: "service accounts per organization" | "tokens per service account", max: number) {
+  return new DomainError(
+    "resource_exhausted",
+    `Quota exceeded: at most ${max} ${what}; delete one before creating another.`,
+    "quota_exceeded",
+  );
+}
+
+export const serviceAccountNotFound = (id: string) =>
+  notFound(`Service account ${id} does not exist in this organization.`, "service_account_not_found");
+export const projectNotFound = (id: string) =>
+  notFound(`Project ${id} does not exist in this organization.`, "project_not_found");

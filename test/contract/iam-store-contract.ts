@@ -1,0 +1,221 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { RoleBinding, ServiceAccount, ServiceAccountToken } from "../../src/iam/model.js";
+import type { IamStore } from "../../src/iam/store/iam-store.js";
+import { generateToken } from "../../src/token/token.js";
+
+/** Opens a fresh, empty store; `reopen` opens the same data again (a restart). */
+export interface StoreFactory {
+  open(): Promise<{ store: IamStore; reopen(): Promise<IamStore>; cleanup(): Promise<void> }>;
+}
+
+const now = Date.now();
+const org = (name = "org") => ({ id: randomUUID(), name, createdAt: now });
+const account = (organizationId: string, name = "sa"): ServiceAccount => ({
+  id: randomUUID(),
+  name,
+  organizationId,
+  createdAt: now,
+  createdBy: "",
+});
+const token = (sa: ServiceAccount, name = "t"): ServiceAccountToken => ({
+  id: randomUUID(),
+  name,
+  serviceAccountId: sa.id,
+  organizationId: sa.organizationId,
+  hash: generateToken().hash,
+  createdAt: now,
+  createdBy: "",
+});
+const binding = (sa: ServiceAccount, role: RoleBinding["role"], projectId?: string): RoleBinding => ({
+  id: randomUUID(),
+  serviceAccountId: sa.id,
+  organizationId: sa.organizationId,
+  role,
+  createdAt: now,
+  createdBy: "",
+  ...(projectId ? { projectId } : {}),
+});
+
+/** The behaviour every IamStore shares, run unchanged against each implementation. */
+export function iamStoreContract(name: string, factory: StoreFactory): void {
+  describe(`IamStore contract: ${name}`, () => {
+    const withStore = (test: (store: IamStore, reopen: () => Promise<IamStore>) => Promise<void>) => async () => {
+      const { store, reopen, cleanup } = await factory.open();
+      try {
+        await test(store, reopen);
+      } finally {
+        await store.close().catch(() => {});
+        await cleanup();
+      }
+    };
+
+    it(
+      "keeps organizations apart",
+      withStore(async (store) => {
+        const a = org("a");
+        const b = org("b");
+        await store.createOrganization(a);
+        await store.createOrganization(b);
+        const saA = account(a.id);
+        await store.createServiceAccount(saA, 50);
+        const project = { id: randomUUID(), name: "p", organizationId: a.id, createdAt: now };
+        await store.createProject(project);
+        expect((await store.listServiceAccounts(b.id)).length).toBe(0);
+        expect(await store.getServiceAccount(b.id, saA.id)).toBeUndefined();
+        expect(await store.deleteServiceAccount(b.id, saA.id)).toBeUndefined();
+        expect(await store.deleteProject(b.id, project.id)).toBeUndefined();
+        expect((await store.listProjects(a.id)).map((p) => p.id)).toEqual([project.id]);
+        expect((await store.listOrganizations()).map((o) => o.name).sort()).toEqual(["a", "b"]);
+      }),
+    );
+
+    it(
+      "creates exactly 50 of 60 concurrent service accounts",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const results = await Promise.allSettled(
+          Array.from({ length: 60 }, (_, i) => store.createServiceAccount(account(o.id, `sa-${i}`), 50)),
+        );
+        expect(results.filter((r) => r.status === "fulfilled").length).toBe(50);
+        const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+        expect(refused.length).toBe(10);
+        for (const r of refused) {
+          expect(r.reason.kind).toBe("resource_exhausted");
+          expect(r.reason.message).toContain("50 service accounts per organization");
+        }
+        expect((await store.listServiceAccounts(o.id)).length).toBe(50);
+      }),
+    );
+
+    it(
+      "creates exactly 100 of 200 concurrent tokens for one service account",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const sa = account(o.id);
+        await store.createServiceAccount(sa, 50);
+        const results = await Promise.allSettled(Array.from({ length: 200 }, () => store.createToken(token(sa), 100)));
+        expect(results.filter((r) => r.status === "fulfilled").length).toBe(100);
+        expect(await store.countTokens(o.id, sa.id)).toBe(100);
+        const reason = (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
+        expect(reason.message).toContain("100 tokens per service account");
+      }),
+    );
+
+    it(
+      "resolves a token by hash to its service account and bindings, and forgets it when deleted",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const sa = account(o.id);
+        await store.createServiceAccount(sa, 50);
+        const project = { id: randomUUID(), name: "p", organizationId: o.id, createdAt: now };
+        await store.createProject(project);
+        const t = token(sa);
+        await store.createToken(t, 100);
+        const b = binding(sa, "writer", project.id);
+        await store.createRoleBinding(b);
+        const principal = await store.resolvePrincipal(t.hash);
+        expect(principal?.serviceAccount.id).toBe(sa.id);
+        expect(principal?.token.id).toBe(t.id);
+        expect(principal?.bindings.map((x) => [x.role, x.projectId])).toEqual([["writer", project.id]]);
+        expect(await store.resolvePrincipal(generateToken().hash)).toBeUndefined();
+        expect((await store.deleteToken(o.id, t.id))?.hash).toBe(t.hash);
+        expect(await store.resolvePrincipal(t.hash)).toBeUndefined();
+      }),
+    );
+
+    it(
+      "cascades: a deleted service account takes its tokens and bindings, a deleted project its bindings",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const sa = account(o.id);
+        const other = account(o.id, "other");
+        await store.createServiceAccount(sa, 50);
+        await store.createServiceAccount(other, 50);
+        const project = { id: randomUUID(), name: "p", organizationId: o.id, createdAt: now };
+        await store.createProject(project);
+        const t1 = token(sa);
+        const t2 = token(sa);
+        await store.createToken(t1, 100);
+        await store.createToken(t2, 100);
+        await store.createRoleBinding(binding(sa, "owner"));
+        await store.createRoleBinding(binding(other, "writer", project.id));
+        await store.createRoleBinding(binding(other, "viewer"));
+        const deleted = await store.deleteServiceAccount(o.id, sa.id);
+        expect(deleted?.tokens.map((t) => t.id).sort()).toEqual([t1.id, t2.id].sort());
+        expect(await store.resolvePrincipal(t1.hash)).toBeUndefined();
+        expect((await store.listRoleBindings(o.id, sa.id)).length).toBe(0);
+        expect(await store.deleteProject(o.id, project.id)).toMatchObject({ id: project.id });
+        expect((await store.listRoleBindings(o.id)).map((b) => b.role)).toEqual(["viewer"]);
+        await expect(store.createToken(token(sa), 100)).rejects.toMatchObject({ kind: "not_found" });
+        await expect(store.createRoleBinding(binding(other, "writer", project.id))).rejects.toMatchObject({
+          kind: "not_found",
+        });
+      }),
+    );
+
+    it(
+      "records last-used dates in batches, never moving them back",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const sa = account(o.id);
+        await store.createServiceAccount(sa, 50);
+        const t = token(sa);
+        await store.createToken(t, 100);
+        await store.recordTokenUses([{ tokenId: t.id, organizationId: o.id, at: now + 5000 }]);
+        await store.recordTokenUses([
+          { tokenId: t.id, organizationId: o.id, at: now + 1000 },
+          { tokenId: randomUUID(), organizationId: o.id, at: now },
+        ]);
+        expect((await store.listTokens(o.id, sa.id))[0]?.lastUsedAt).toBe(now + 5000);
+      }),
+    );
+
+    it(
+      "lists the audit trail newest first, per organization",
+      withStore(async (store) => {
+        const a = org();
+        const b = org();
+        for (const [i, o] of [a, a, b, a].entries()) {
+          await store.appendAudit({
+            id: randomUUID(),
+            organizationId: o.id,
+            at: now + i,
+            actor: "x",
+            action: `act-${i}`,
+            resourceType: "serviceaccount",
+            resourceId: "r",
+          });
+        }
+        expect((await store.listAudit(a.id, 10)).map((e) => e.action)).toEqual(["act-3", "act-1", "act-0"]);
+        expect((await store.listAudit(a.id, 2)).map((e) => e.action)).toEqual(["act-3", "act-1"]);
+      }),
+    );
+
+    it(
+      "keeps everything across a restart",
+      withStore(async (store, reopen) => {
+        const o = org();
+        await store.createOrganization(o);
+        const sa = account(o.id);
+        await store.createServiceAccount(sa, 50);
+        const t = token(sa);
+        await store.createToken(t, 100);
+        await store.createRoleBinding(binding(sa, "viewer"));
+        await store.close();
+        const again = await reopen();
+        try {
+          expect((await again.resolvePrincipal(t.hash))?.bindings[0]?.role).toBe("viewer");
+          expect((await again.listServiceAccounts(o.id)).length).toBe(1);
+        } finally {
+          await again.close();
+        }
+      }),
+    );
+  });
+}

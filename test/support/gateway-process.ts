@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const CLI = resolve(import.meta.dirname, "../../dist/cli/profgate.js");
+
+export interface BootstrapFiles {
+  organizationId: string;
+  projectId: string;
+  ownerServiceAccountId: string;
+  agentServiceAccountId: string;
+  ownerToken: string;
+  agentToken: string;
+}
+
+/** A `profgate serve` child process started from the built CLI. */
+export interface GatewayProcess {
+  child: ChildProcess;
+  port: number;
+  target: string;
+  /** Every line the process wrote to stdout and stderr so far. */
+  lines: string[];
+  /** Sends a signal and resolves with the exit code (or the signal's name). */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/**
+ * Starts `profgate serve` on free ports (`127.0.0.1:0`) with the given data dir and extra
+ * flags, and resolves once it logged that it listens.
+ */
+export async function startGateway(dataDir: string, extraArgs: string[] = []): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, "serve", "--grpc-address", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PROFGATE_LOG_LEVEL: "info" } },
+  );
+  const lines: string[] = [];
+  const exited = new Promise<number | string>((done) =>
+    child.once("exit", (code, signal) => done(code ?? signal ?? "unknown")),
+  );
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), 20_000);
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on("line", (line) => {
+        lines.push(line);
+        const match = /"grpcAddress":"[^"]*:(\d+)"/.exec(line);
+        if (match && line.includes("profgate is listening")) {
+          clearTimeout(timer);
+          resolvePort(Number(match[1]));
+        }
+      });
+    }
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited (${code}) before listening:\n${lines.join("\n")}`));
+    });
+  });
+  return {
+    child,
+    port,
+    target: `127.0.0.1:${port}`,
+    lines,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** The ids and tokens the gateway's first start wrote to its data dir. */
+export async function readBootstrap(dataDir: string): Promise<BootstrapFiles> {
+  const info = JSON.parse(await readFile(join(dataDir, "bootstrap.json"), "utf8"));
+  return {
+    ...info,
+    ownerToken: (await readFile(join(dataDir, "owner.token"), "utf8")).trim(),
+    agentToken: (await readFile(join(dataDir, "agent.token"), "utf8")).trim(),
+  };
+}

@@ -1,0 +1,40 @@
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { EmbeddedIamStore } from "../../../src/iam/store/embedded-store.js";
+import { iamStoreContract } from "../../contract/iam-store-contract.js";
+import { tempDir } from "../../support/temp-dir.js";
+
+iamStoreContract("embedded", {
+  async open() {
+    const dir = await tempDir();
+    return {
+      store: await EmbeddedIamStore.open(dir.path),
+      reopen: () => EmbeddedIamStore.open(dir.path),
+      cleanup: dir.remove,
+    };
+  },
+});
+
+describe("embedded store files", () => {
+  it("writes iam.json with mode 0600 and never leaves a temporary file behind", async () => {
+    const dir = await tempDir();
+    const store = await EmbeddedIamStore.open(dir.path);
+    await store.createOrganization({ id: "o", name: "o", createdAt: 1 });
+    await store.close();
+    expect((await stat(join(dir.path, "iam.json"))).mode & 0o777).toBe(0o600);
+    const text = await readFile(join(dir.path, "iam.json"), "utf8");
+    expect(JSON.parse(text).organizations.o.name).toBe("o");
+    await dir.remove();
+  });
+
+  it("refuses a second process on the same data dir while the first holds it", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir.path, "profgate.lock"), `${process.ppid}\n`);
+    await expect(EmbeddedIamStore.open(dir.path)).rejects.toThrow(/in use by another profgate process/);
+    await writeFile(join(dir.path, "profgate.lock"), "999999999\n");
+    const store = await EmbeddedIamStore.open(dir.path);
+    await store.close();
+    await dir.remove();
+  });
+});
