@@ -33,7 +33,8 @@ export class DomainError extends Error {
 /** Shorthand constructors, so call sites read as the rule they enforce. */
 export const invalidArgument = (message: string, reason = "invalid_argument") =>
   new DomainError("invalid_argument", message, reason);
-export const notFound = (message: string, reason = "not_found") => new DomainError("not_found", message, reason);
+export const notFound = (message: string, reason = "not_found") =>
+  new DomainError("not_found", message, reason);
 export const failedPrecondition = (message: string, reason = "failed_precondition") =>
   new DomainError("failed_precondition", message, reason);
 export const unavailable = (message: string, reason = "unavailable") =>

@@ -14,7 +14,8 @@ import type { AuthContext, Principal } from "./principal.js";
 
 /** What a method requires: a permission, and whether the call names a project. */
 export interface MethodPolicy {
-  permission: Permission;
+  /** Undefined: authentication only; the handler applies a rule that depends on the request. */
+  permission?: Permission | undefined;
   /** Ingestion calls carry `projectid` and are authorized in that project. */
   project: boolean;
 }
@@ -73,7 +74,9 @@ async function decide(
   const token = parseBearerToken(first(metadata, "authorization"));
   const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
   const principal: Principal = await options.authenticator.principal(token);
-  await options.authenticator.authorize(principal, policy.permission, policy.project ? projectId : undefined);
+  if (policy.permission !== undefined) {
+    await options.authenticator.authorize(principal, policy.permission, policy.project ? projectId : undefined);
+  }
   return { ...principal, projectId };
 }
 

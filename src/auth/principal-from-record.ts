@@ -3,7 +3,9 @@ import type { Principal } from "./principal.js";
 
 /** The cacheable principal of a stored token: ids, expiry and grants, no secret. */
 export function principalFromRecord(record: PrincipalRecord, installationOrganization: boolean): Principal {
-  const grants = record.bindings.map((b) => (b.projectId ? { role: b.role, projectId: b.projectId } : { role: b.role }));
+  const grants = record.bindings.map((b) =>
+    b.projectId ? { role: b.role, projectId: b.projectId } : { role: b.role },
+  );
   return {
     organizationId: record.token.organizationId,
     serviceAccountId: record.serviceAccount.id,

@@ -47,7 +47,15 @@ export function parseDuration(raw: string): number {
 export function parseBytes(raw: string): number {
   const match = /^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(raw.trim());
   if (!match) throw new Error("expected a size such as 1048576, 64MiB or 1GiB");
-  const units: Record<string, number> = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9 };
+  const units: Record<string, number> = {
+    b: 1,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+  };
   return Number(match[1]) * (units[(match[2] ?? "b").toLowerCase()] ?? 1);
 }
 

@@ -6,7 +6,9 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-type Values<S extends Record<string, FlagSpec>> = { [K in keyof S]: S[K] extends FlagSpec<infer T> ? T : never };
+type Values<S extends Record<string, FlagSpec>> = {
+  [K in keyof S]: S[K] extends FlagSpec<infer T> ? T : never;
+};
 
 /**
  * Resolves every flag of `specs` from, in order of precedence: the command line, the
@@ -26,8 +28,15 @@ export function loadFlags<S extends Record<string, FlagSpec>>(
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        [...byName.keys()].map((name) => [name, { type: byName.get(name)?.spec.boolean ? "boolean" : "string" }]),
-      ) as Parameters<typeof parseArgs>[0] extends infer O ? (O extends { options?: infer P } ? P : never) : never,
+        [...byName.keys()].map((name) => [
+          name,
+          { type: byName.get(name)?.spec.boolean ? "boolean" : "string" },
+        ]),
+      ) as Parameters<typeof parseArgs>[0] extends infer O
+        ? O extends { options?: infer P }
+          ? P
+          : never
+        : never,
     });
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}; see --help for the flags.`);
@@ -43,7 +52,12 @@ export function loadFlags<S extends Record<string, FlagSpec>>(
     try {
       result[key] = spec.parse(raw);
     } catch (error) {
-      const source = fromArgs !== undefined ? `--${name}` : env[envName(name)] !== undefined ? envName(name) : `--${name} default`;
+      const source =
+        fromArgs !== undefined
+          ? `--${name}`
+          : env[envName(name)] !== undefined
+            ? envName(name)
+            : `--${name} default`;
       throw new ConfigError(`Invalid ${source}=${JSON.stringify(raw)}: ${(error as Error).message}.`);
     }
   }

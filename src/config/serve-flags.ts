@@ -14,6 +14,13 @@ export const SERVE_FLAGS = {
     default: "0.0.0.0:7070",
     parse: parseHostPort,
   },
+  adminAddress: {
+    name: "admin-address",
+    description:
+      "The admin API listener (IAM management, gRPC reflection). Loopback by default so it is not exposed by accident.",
+    default: "127.0.0.1:7073",
+    parse: parseHostPort,
+  },
   dataDir: {
     name: "data-dir",
     description: "Directory for the embedded IAM store, bootstrap tokens, the local sink and debuginfo.",

@@ -43,7 +43,11 @@ export async function bootstrapInstallation(
   const { organization, owner, ownerToken } = await iam.createOrganization(undefined, "default", {
     installation: true,
   });
-  const founder = { organizationId: organization.id, serviceAccountId: owner.id, grants: [{ role: "owner" as const }] };
+  const founder = {
+    organizationId: organization.id,
+    serviceAccountId: owner.id,
+    grants: [{ role: "owner" as const }],
+  };
   const project = await iam.createProject(founder, "default");
   const agent = await iam.createServiceAccount(founder, "agent");
   await iam.createRoleBinding(founder, { serviceAccountId: agent.id, role: "writer", projectId: project.id });

@@ -76,10 +76,20 @@ export class IamService {
       ...(options.installation ? { installation: true } : {}),
     };
     await this.store.createOrganization(organization);
-    await this.audit(organization.id, actor, "organization.create", "organization", organization.id, { name });
-    const founder: Actor = { organizationId: organization.id, serviceAccountId: "", grants: [{ role: "owner" }] };
+    await this.audit(organization.id, actor, "organization.create", "organization", organization.id, {
+      name,
+    });
+    const founder: Actor = {
+      organizationId: organization.id,
+      serviceAccountId: "",
+      grants: [{ role: "owner" }],
+    };
     const owner = await this.createServiceAccount(founder, "owner", actor?.serviceAccountId ?? "");
-    await this.createRoleBinding(founder, { serviceAccountId: owner.id, role: "owner" }, actor?.serviceAccountId ?? "");
+    await this.createRoleBinding(
+      founder,
+      { serviceAccountId: owner.id, role: "owner" },
+      actor?.serviceAccountId ?? "",
+    );
     const ownerToken = await this.createToken(founder, { serviceAccountId: owner.id, name: "owner" });
     return { organization, owner, ownerToken };
   }
@@ -99,7 +109,9 @@ export class IamService {
       createdAt: this.now(),
     };
     await this.store.createProject(project);
-    await this.audit(actor.organizationId, actor, "project.create", "project", project.id, { name: project.name });
+    await this.audit(actor.organizationId, actor, "project.create", "project", project.id, {
+      name: project.name,
+    });
     return project;
   }
 
@@ -111,13 +123,20 @@ export class IamService {
   async deleteProject(actor: Actor, projectId: string): Promise<Project> {
     requirePermission(actor, "project.delete", projectId);
     const project = await this.store.deleteProject(actor.organizationId, projectId);
-    if (!project) throw notFound(`Project ${projectId} does not exist in this organization.`, "project_not_found");
+    if (!project)
+      throw notFound(`Project ${projectId} does not exist in this organization.`, "project_not_found");
     this.events.publish({ kind: "project-deleted", projectId });
-    await this.audit(actor.organizationId, actor, "project.delete", "project", projectId, { name: project.name });
+    await this.audit(actor.organizationId, actor, "project.delete", "project", projectId, {
+      name: project.name,
+    });
     return project;
   }
 
-  async createServiceAccount(actor: Actor, name: string, createdBy = actor.serviceAccountId): Promise<ServiceAccount> {
+  async createServiceAccount(
+    actor: Actor,
+    name: string,
+    createdBy = actor.serviceAccountId,
+  ): Promise<ServiceAccount> {
     requirePermission(actor, "serviceaccount.create");
     const account: ServiceAccount = {
       id: randomUUID(),
@@ -138,14 +157,21 @@ export class IamService {
     requirePermission(actor, "serviceaccount.list");
     const accounts = await this.store.listServiceAccounts(actor.organizationId);
     return Promise.all(
-      accounts.map(async (a) => ({ ...a, tokenCount: await this.store.countTokens(actor.organizationId, a.id) })),
+      accounts.map(async (a) => ({
+        ...a,
+        tokenCount: await this.store.countTokens(actor.organizationId, a.id),
+      })),
     );
   }
 
   async deleteServiceAccount(actor: Actor, id: string): Promise<ServiceAccount> {
     requirePermission(actor, "serviceaccount.delete");
     const deleted = await this.store.deleteServiceAccount(actor.organizationId, id);
-    if (!deleted) throw notFound(`Service account ${id} does not exist in this organization.`, "service_account_not_found");
+    if (!deleted)
+      throw notFound(
+        `Service account ${id} does not exist in this organization.`,
+        "service_account_not_found",
+      );
     for (const token of deleted.tokens) this.events.publish({ kind: "token-deleted", tokenHash: token.hash });
     this.events.publish({ kind: "service-account-changed", serviceAccountId: id });
     await this.audit(actor.organizationId, actor, "serviceaccount.delete", "serviceaccount", id, {
@@ -176,10 +202,17 @@ export class IamService {
       ...(request.expiresAt !== undefined ? { expiresAt: request.expiresAt } : {}),
     };
     await this.store.createToken(token, this.quotas.tokensPerServiceAccount);
-    await this.audit(actor.organizationId, actor, "serviceaccounttoken.create", "serviceaccounttoken", token.id, {
-      name: token.name,
-      serviceAccountId: token.serviceAccountId,
-    });
+    await this.audit(
+      actor.organizationId,
+      actor,
+      "serviceaccounttoken.create",
+      "serviceaccounttoken",
+      token.id,
+      {
+        name: token.name,
+        serviceAccountId: token.serviceAccountId,
+      },
+    );
     return { token, secret };
   }
 
@@ -240,7 +273,8 @@ export class IamService {
   async deleteRoleBinding(actor: Actor, id: string): Promise<RoleBinding> {
     requirePermission(actor, "rolebinding.delete");
     const binding = await this.store.deleteRoleBinding(actor.organizationId, id);
-    if (!binding) throw notFound(`Role binding ${id} does not exist in this organization.`, "role_binding_not_found");
+    if (!binding)
+      throw notFound(`Role binding ${id} does not exist in this organization.`, "role_binding_not_found");
     this.events.publish({ kind: "service-account-changed", serviceAccountId: binding.serviceAccountId });
     await this.audit(actor.organizationId, actor, "rolebinding.delete", "rolebinding", id, {
       serviceAccountId: binding.serviceAccountId,
@@ -258,7 +292,11 @@ export class IamService {
 
   private async requireServiceAccount(actor: Actor, id: string): Promise<ServiceAccount> {
     const account = await this.store.getServiceAccount(actor.organizationId, id);
-    if (!account) throw notFound(`Service account ${id} does not exist in this organization.`, "service_account_not_found");
+    if (!account)
+      throw notFound(
+        `Service account ${id} does not exist in this organization.`,
+        "service_account_not_found",
+      );
     return account;
   }
 

@@ -25,7 +25,10 @@ function codec<Desc extends DescMessage>(schema: Desc) {
  * decoded into messages; with `keepRaw`, each request also carries the bytes it was decoded
  * from, so that a handler can store or forward exactly what the client sent.
  */
-export function serviceDefinition(service: DescService, options: { keepRaw?: boolean } = {}): ServiceDefinition {
+export function serviceDefinition(
+  service: DescService,
+  options: { keepRaw?: boolean } = {},
+): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
     const input = codec(method.input);

@@ -32,7 +32,12 @@ export function toStatus(error: unknown): CallStatus {
   if (error instanceof DomainError) {
     return { code: CODES[error.kind], details: redactTokens(error.message), reason: error.reason };
   }
-  return { code: status.INTERNAL, details: "Internal error; see the gateway's log.", reason: "internal", cause: error };
+  return {
+    code: status.INTERNAL,
+    details: "Internal error; see the gateway's log.",
+    reason: "internal",
+    cause: error,
+  };
 }
 
 /** The shape grpc-js callbacks take. */

@@ -19,6 +19,8 @@ export interface GatewayProcess {
   child: ChildProcess;
   port: number;
   target: string;
+  /** The admin API listener. */
+  adminTarget: string;
   /** Every line the process wrote to stdout and stderr so far. */
   lines: string[];
   /** Sends a signal and resolves with the exit code (or the signal's name). */
@@ -32,13 +34,14 @@ export interface GatewayProcess {
 export async function startGateway(dataDir: string, extraArgs: string[] = []): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
-    [CLI, "serve", "--grpc-address", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs],
+    [CLI, "serve", "--grpc-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PROFGATE_LOG_LEVEL: "info" } },
   );
   const lines: string[] = [];
   const exited = new Promise<number | string>((done) =>
     child.once("exit", (code, signal) => done(code ?? signal ?? "unknown")),
   );
+  let adminTarget = "";
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), 20_000);
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -47,6 +50,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
         const match = /"grpcAddress":"[^"]*:(\d+)"/.exec(line);
         if (match && line.includes("profgate is listening")) {
           clearTimeout(timer);
+          adminTarget = /"adminAddress":"([^"]*)"/.exec(line)?.[1] ?? "";
           resolvePort(Number(match[1]));
         }
       });
@@ -60,6 +64,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
     child,
     port,
     target: `127.0.0.1:${port}`,
+    adminTarget,
     lines,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -63,7 +63,9 @@ export class EmbeddedIamStore implements IamStore {
     return copy(this.state.organizations[id]);
   }
   async listOrganizations() {
-    return values(this.state.organizations).sort(byCreation).map((o) => ({ ...o }));
+    return values(this.state.organizations)
+      .sort(byCreation)
+      .map((o) => ({ ...o }));
   }
 
   async createProject(project: Project): Promise<void> {
@@ -91,8 +93,11 @@ export class EmbeddedIamStore implements IamStore {
 
   async createServiceAccount(account: ServiceAccount, maxPerOrganization: number): Promise<void> {
     await this.mutate((s) => {
-      const used = values(s.serviceAccounts).filter((a) => a.organizationId === account.organizationId).length;
-      if (used >= maxPerOrganization) throw quotaExceeded("service accounts per organization", maxPerOrganization);
+      const used = values(s.serviceAccounts).filter(
+        (a) => a.organizationId === account.organizationId,
+      ).length;
+      if (used >= maxPerOrganization)
+        throw quotaExceeded("service accounts per organization", maxPerOrganization);
       s.serviceAccounts[account.id] = { ...account };
     });
   }
@@ -123,15 +128,19 @@ export class EmbeddedIamStore implements IamStore {
   async createToken(token: ServiceAccountToken, maxPerServiceAccount: number): Promise<void> {
     await this.mutate((s) => {
       const account = s.serviceAccounts[token.serviceAccountId];
-      if (account?.organizationId !== token.organizationId) throw serviceAccountNotFound(token.serviceAccountId);
+      if (account?.organizationId !== token.organizationId)
+        throw serviceAccountNotFound(token.serviceAccountId);
       const used = values(s.tokens).filter((t) => t.serviceAccountId === token.serviceAccountId).length;
-      if (used >= maxPerServiceAccount) throw quotaExceeded("tokens per service account", maxPerServiceAccount);
+      if (used >= maxPerServiceAccount)
+        throw quotaExceeded("tokens per service account", maxPerServiceAccount);
       s.tokens[token.id] = { ...token };
       this.tokensByHash.set(token.hash, token.id);
     });
   }
   async listTokens(organizationId: string, serviceAccountId: string) {
-    return this.inOrg(this.state.tokens, organizationId).filter((t) => t.serviceAccountId === serviceAccountId);
+    return this.inOrg(this.state.tokens, organizationId).filter(
+      (t) => t.serviceAccountId === serviceAccountId,
+    );
   }
   async countTokens(organizationId: string, serviceAccountId: string) {
     return (await this.listTokens(organizationId, serviceAccountId)).length;
@@ -164,8 +173,12 @@ export class EmbeddedIamStore implements IamStore {
   async createRoleBinding(binding: RoleBinding): Promise<void> {
     await this.mutate((s) => {
       const account = s.serviceAccounts[binding.serviceAccountId];
-      if (account?.organizationId !== binding.organizationId) throw serviceAccountNotFound(binding.serviceAccountId);
-      if (binding.projectId !== undefined && s.projects[binding.projectId]?.organizationId !== binding.organizationId) {
+      if (account?.organizationId !== binding.organizationId)
+        throw serviceAccountNotFound(binding.serviceAccountId);
+      if (
+        binding.projectId !== undefined &&
+        s.projects[binding.projectId]?.organizationId !== binding.organizationId
+      ) {
         throw projectNotFound(binding.projectId);
       }
       s.roleBindings[binding.id] = { ...binding };
@@ -194,7 +207,10 @@ export class EmbeddedIamStore implements IamStore {
   }
   async listAudit(organizationId: string, limit: number) {
     const entries = this.state.audit.filter((e) => e.organizationId === organizationId);
-    return entries.slice(-limit).reverse().map((e) => ({ ...e }));
+    return entries
+      .slice(-limit)
+      .reverse()
+      .map((e) => ({ ...e }));
   }
 
   async close(): Promise<void> {

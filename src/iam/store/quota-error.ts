@@ -1,7 +1,10 @@
 import { DomainError, notFound } from "../../errors.js";
 
 /** The error every store returns when a quota is full: RESOURCE_EXHAUSTED at the edge. */
-export function quotaExceeded(what: "service accounts per organization" | "tokens per service account", max: number) {
+export function quotaExceeded(
+  what: "service accounts per organization" | "tokens per service account",
+  max: number,
+) {
   return new DomainError(
     "resource_exhausted",
     `Quota exceeded: at most ${max} ${what}; delete one before creating another.`,

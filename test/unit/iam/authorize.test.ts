@@ -39,9 +39,9 @@ describe("authorization of every agent method for every role and scope", () => {
       const service = path.split("/")[1]!.split(".").pop()!;
       const expected = REACHES[role].includes(service);
       it(`${role} on ${path}: org-wide ${expected}, same project ${expected}, other project false`, () => {
-        expect(isAllowed([{ role }], policy.permission, PROJECT)).toBe(expected);
-        expect(isAllowed([{ role, projectId: PROJECT }], policy.permission, PROJECT)).toBe(expected);
-        expect(isAllowed([{ role, projectId: OTHER }], policy.permission, PROJECT)).toBe(false);
+        expect(isAllowed([{ role }], policy.permission!, PROJECT)).toBe(expected);
+        expect(isAllowed([{ role, projectId: PROJECT }], policy.permission!, PROJECT)).toBe(expected);
+        expect(isAllowed([{ role, projectId: OTHER }], policy.permission!, PROJECT)).toBe(false);
       });
     }
   }

@@ -40,5 +40,6 @@ describe("token format", () => {
     const text = redactTokens(`bad token ${secret} and psc_v1_abc`);
     expect(text).not.toContain(secret.slice(7));
     expect(text).toBe("bad token psc_v1_[REDACTED] and psc_v1_[REDACTED]");
+    expect(redactTokens("expected psc_v1_ followed by hex")).toBe("expected psc_v1_ followed by hex");
   });
 });

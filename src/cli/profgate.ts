@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { runServe } from "./serve-command.js";
+import { runSpool } from "./spool-command.js";
+import { fail, type Command } from "./command.js";
+
+const COMMANDS: Record<string, Command> = {
+  serve: runServe,
+  spool: runSpool,
+};
+
+const USAGE = `profgate: the authenticating profile-ingestion gateway for parca-agent
+
+Usage:
+  profgate serve [flags]          run the gateway (profgate serve --help lists every flag)
+  profgate spool ls [--project ID] [--data-dir DIR]
+                                  what arrived in the local sink, per project
+`;
+
+const [name, ...rest] = process.argv.slice(2);
+if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  process.stdout.write(USAGE);
+} else {
+  const command = COMMANDS[name];
+  if (!command) {
+    fail(`Unknown command ${JSON.stringify(name)}; run profgate --help for the commands.`);
+  } else {
+    command(rest).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+  }
+}

@@ -1,0 +1,51 @@
+import { ConfigError, flagHelp, loadFlags } from "../config/load-flags.js";
+import { SERVE_FLAGS } from "../config/serve-flags.js";
+import { startGateway } from "../main.js";
+import { createLogger } from "../observability/logger.js";
+import { fail } from "./command.js";
+
+/** `profgate serve`: parses the flags, starts the gateway, stops it on SIGTERM or SIGINT. */
+export async function runServe(args: string[]): Promise<void> {
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(
+      `Usage: profgate serve [flags]\n\nEach flag can also be set by its environment variable; a flag wins over the variable.\n\n${flagHelp(SERVE_FLAGS)}\n`,
+    );
+    return;
+  }
+  let config: ReturnType<typeof loadFlags<typeof SERVE_FLAGS>>;
+  try {
+    config = loadFlags(SERVE_FLAGS, args, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message, 2);
+    throw error;
+  }
+  const log = createLogger(config.logLevel);
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(config, log);
+  } catch (error) {
+    log.fatal({ err: error }, "profgate could not start");
+    log.flush();
+    return fail(`could not start: ${(error as Error).message}`);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    gateway.close().then(
+      () => {
+        log.info("stopped");
+        log.flush();
+        process.exitCode = 0;
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        log.flush();
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

@@ -1,0 +1,140 @@
+import { create } from "@bufbuild/protobuf";
+import type {
+  ServerReadableStream,
+  ServerUnaryCall,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { authContextOf } from "../auth/auth-interceptor.js";
+import { invalidArgument } from "../errors.js";
+import {
+  type InitiateUploadRequest,
+  InitiateUploadResponseSchema,
+  type MarkUploadFinishedRequest,
+  MarkUploadFinishedResponseSchema,
+  type ShouldInitiateUploadRequest,
+  ShouldInitiateUploadResponseSchema,
+  type UploadRequest,
+  UploadInstructions_UploadStrategy,
+  UploadResponseSchema,
+} from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
+import { toServiceError } from "../rpc/to-status.js";
+import type { DebuginfoUpload } from "./debuginfo/upload-writer.js";
+import {
+  buildIdTypeFromWire,
+  debuginfoTypeFromWire,
+  debuginfoTypeToWire,
+} from "./debuginfo/debuginfo-type.js";
+import type { IngestDeps } from "./ingest-deps.js";
+
+type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
+
+/** Runs `work` and answers the unary call with its result or the mapped error. */
+function unary<Req>(work: (request: Req, projectId: string) => Promise<unknown>): Unary<Req> {
+  return (call, callback) => {
+    const { projectId } = authContextOf(call);
+    Promise.resolve()
+      .then(() => work(call.request, projectId))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toServiceError(error)),
+      );
+  };
+}
+
+/**
+ * DebuginfoService with the gRPC upload strategy against the local debuginfo store, scoped to
+ * the caller's project. Upload chunks are written as they arrive, one at a time, so memory
+ * stays bounded however large the file.
+ */
+export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementation {
+  const store = deps.debuginfo;
+  return {
+    shouldInitiateUpload: unary<ShouldInitiateUploadRequest>(async (r, projectId) => {
+      const decision = await store.shouldInitiateUpload({
+        projectId,
+        buildId: r.buildId,
+        hash: r.hash,
+        force: r.force,
+        type: debuginfoTypeFromWire(r.type),
+        buildIdType: buildIdTypeFromWire(r.buildIdType),
+      });
+      return create(ShouldInitiateUploadResponseSchema, decision);
+    }),
+
+    initiateUpload: unary<InitiateUploadRequest>(async (r, projectId) => {
+      const instructions = await store.initiateUpload({
+        projectId,
+        buildId: r.buildId,
+        size: r.size,
+        hash: r.hash,
+        force: r.force,
+        type: debuginfoTypeFromWire(r.type),
+        buildIdType: buildIdTypeFromWire(r.buildIdType),
+      });
+      return create(InitiateUploadResponseSchema, {
+        uploadInstructions: {
+          buildId: instructions.buildId,
+          uploadId: instructions.uploadId,
+          uploadStrategy: UploadInstructions_UploadStrategy.GRPC,
+          type: debuginfoTypeToWire(instructions.type),
+        },
+      });
+    }),
+
+    markUploadFinished: unary<MarkUploadFinishedRequest>(async (r, projectId) => {
+      await store.markUploadFinished({
+        projectId,
+        buildId: r.buildId,
+        uploadId: r.uploadId,
+        type: debuginfoTypeFromWire(r.type),
+      });
+      return create(MarkUploadFinishedResponseSchema);
+    }),
+
+    upload(call: ServerReadableStream<UploadRequest, unknown>, callback: sendUnaryData<unknown>) {
+      const { projectId } = authContextOf(call);
+      // A cancelled call would otherwise leave the iteration below waiting forever.
+      call.on("cancelled", () => call.destroy());
+      let upload: DebuginfoUpload | undefined;
+      let buildId = "";
+      (async () => {
+        for await (const request of call as AsyncIterable<UploadRequest>) {
+          const data = request.data;
+          if (!upload) {
+            if (data.case !== "info") {
+              throw invalidArgument(
+                "The first Upload message must carry the upload info.",
+                "upload_info_missing",
+              );
+            }
+            buildId = data.value.buildId;
+            upload = await store.openUpload({
+              projectId,
+              buildId,
+              uploadId: data.value.uploadId,
+              type: debuginfoTypeFromWire(data.value.type),
+            });
+          } else if (data.case === "chunkData") {
+            await upload.write(data.value);
+          } else {
+            throw invalidArgument(
+              "After the upload info, Upload messages must carry chunk data.",
+              "upload_chunk_missing",
+            );
+          }
+        }
+        if (!upload)
+          throw invalidArgument("The Upload stream ended before the upload info.", "upload_info_missing");
+        const { size } = await upload.finish();
+        return create(UploadResponseSchema, { buildId, size: BigInt(size) });
+      })().then(
+        (response) => callback(null, response),
+        async (error: unknown) => {
+          await upload?.abort().catch(() => {});
+          callback(toServiceError(error));
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import type { Logger } from "pino";
+import type { AgentRegistry } from "./agent-registry.js";
+import type { DebuginfoStore } from "./debuginfo/debuginfo-store.js";
+import type { Sink } from "./sink/sink.js";
+
+/** What the ingestion handlers need, built once by the composition root. */
+export interface IngestDeps {
+  sink: Sink;
+  debuginfo: DebuginfoStore;
+  agents: AgentRegistry;
+  log: Logger;
+  now: () => number;
+  /** Bound on the whole bidi Write exchange, as Parca's server does (5 s). */
+  writeExchangeTimeoutMs: number;
+}

@@ -1,0 +1,47 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { authContextOf } from "../auth/auth-interceptor.js";
+import {
+  type ReportPanicRequest,
+  ReportPanicResponseSchema,
+} from "../gen/parca/telemetry/v1alpha1/telemetry_pb.js";
+import type { Received } from "../rpc/service-definition.js";
+import { toServiceError } from "../rpc/to-status.js";
+import type { IngestDeps } from "./ingest-deps.js";
+import { origin } from "./profile-store-handlers.js";
+
+const STDERR_LOGGED = 4096;
+
+/** TelemetryService: a crashed agent's report is logged for the operator and stored. */
+export function telemetryHandlers(deps: IngestDeps): UntypedServiceImplementation {
+  return {
+    reportPanic(
+      call: ServerUnaryCall<Received<ReportPanicRequest>, unknown>,
+      callback: sendUnaryData<unknown>,
+    ) {
+      const auth = authContextOf(call);
+      const { stderr, metadata } = call.request.message;
+      deps.log.warn(
+        {
+          organizationId: auth.organizationId,
+          projectId: auth.projectId,
+          serviceAccountId: auth.serviceAccountId,
+          agent: metadata,
+          stderr: stderr.slice(-STDERR_LOGGED),
+        },
+        "agent reported a panic",
+      );
+      deps.sink
+        .append({
+          ...origin(auth),
+          receivedAt: deps.now(),
+          method: "ReportPanic",
+          payloads: [call.request.raw],
+        })
+        .then(
+          () => callback(null, create(ReportPanicResponseSchema)),
+          (error: unknown) => callback(toServiceError(error)),
+        );
+    },
+  };
+}
