@@ -40,15 +40,16 @@ const binding = (sa: ServiceAccount, role: RoleBinding["role"], projectId?: stri
 /** The behaviour every IamStore shares, run unchanged against each implementation. */
 export function iamStoreContract(name: string, factory: StoreFactory): void {
   describe(`IamStore contract: ${name}`, () => {
-    const withStore = (test: (store: IamStore, reopen: () => Promise<IamStore>) => Promise<void>) => async () => {
-      const { store, reopen, cleanup } = await factory.open();
-      try {
-        await test(store, reopen);
-      } finally {
-        await store.close().catch(() => {});
-        await cleanup();
-      }
-    };
+    const withStore =
+      (test: (store: IamStore, reopen: () => Promise<IamStore>) => Promise<void>) => async () => {
+        const { store, reopen, cleanup } = await factory.open();
+        try {
+          await test(store, reopen);
+        } finally {
+          await store.close().catch(() => {});
+          await cleanup();
+        }
+      };
 
     it(
       "keeps organizations apart",
@@ -96,7 +97,9 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
         await store.createOrganization(o);
         const sa = account(o.id);
         await store.createServiceAccount(sa, 50);
-        const results = await Promise.allSettled(Array.from({ length: 200 }, () => store.createToken(token(sa), 100)));
+        const results = await Promise.allSettled(
+          Array.from({ length: 200 }, () => store.createToken(token(sa), 100)),
+        );
         expect(results.filter((r) => r.status === "fulfilled").length).toBe(100);
         expect(await store.countTokens(o.id, sa.id)).toBe(100);
         const reason = (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
