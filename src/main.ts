@@ -56,6 +56,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
   const authenticator = new Authenticator({ store, events });
   const usage = new UsageRecorder({
     store,
+    flushIntervalMs: config.lastUsedFlushInterval,
     onError: (error) => log.warn({ err: error }, "could not record tokens' last-used dates; will retry"),
   });
 
@@ -112,9 +113,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     grpcAddress,
     adminAddress,
     async close() {
-      await Promise.all(
-        [server, admin].map((s) => new Promise<void>((done) => s.tryShutdown(() => done()))),
-      );
+      await Promise.all([server, admin].map((s) => new Promise<void>((done) => s.tryShutdown(() => done()))));
       await usage.close();
       await sink.close();
       await store.close();

@@ -79,7 +79,9 @@ export function adminHandlers(iam: IamService): UntypedServiceImplementation {
     ),
 
     createProject: handle(async (actor, r: CreateProjectRequest) =>
-      create(CreateProjectResponseSchema, { project: toProto.project(await iam.createProject(actor, r.name)) }),
+      create(CreateProjectResponseSchema, {
+        project: toProto.project(await iam.createProject(actor, r.name)),
+      }),
     ),
     listProjects: handle(async (actor) =>
       create(ListProjectsResponseSchema, { projects: (await iam.listProjects(actor)).map(toProto.project) }),
@@ -96,7 +98,9 @@ export function adminHandlers(iam: IamService): UntypedServiceImplementation {
     ),
     listServiceAccounts: handle(async (actor) =>
       create(ListServiceAccountsResponseSchema, {
-        serviceAccounts: (await iam.listServiceAccounts(actor)).map((a) => toProto.serviceAccount(a, tokenQuota)),
+        serviceAccounts: (await iam.listServiceAccounts(actor)).map((a) =>
+          toProto.serviceAccount(a, tokenQuota),
+        ),
         quota: iam.limits.serviceAccountsPerOrganization,
       }),
     ),
@@ -111,7 +115,9 @@ export function adminHandlers(iam: IamService): UntypedServiceImplementation {
         name: r.name,
         ...(r.expiresAt ? { expiresAt: timestampMs(r.expiresAt) } : {}),
       });
-      return create(CreateServiceAccountTokenResponseSchema, { token: toProto.token(created.token, created.secret) });
+      return create(CreateServiceAccountTokenResponseSchema, {
+        token: toProto.token(created.token, created.secret),
+      });
     }),
     listServiceAccountTokens: handle(async (actor, r: ListServiceAccountTokensRequest) =>
       create(ListServiceAccountTokensResponseSchema, {
@@ -137,7 +143,9 @@ export function adminHandlers(iam: IamService): UntypedServiceImplementation {
     ),
     listRoleBindings: handle(async (actor, r: ListRoleBindingsRequest) =>
       create(ListRoleBindingsResponseSchema, {
-        roleBindings: (await iam.listRoleBindings(actor, r.serviceAccountId || undefined)).map(toProto.roleBinding),
+        roleBindings: (await iam.listRoleBindings(actor, r.serviceAccountId || undefined)).map(
+          toProto.roleBinding,
+        ),
       }),
     ),
     deleteRoleBinding: handle(async (actor, r: DeleteRoleBindingRequest) => {

@@ -53,7 +53,9 @@ export const ADMIN_POLICIES: ReadonlyMap<string, MethodPolicy> = new Map(
     service.methods.flatMap((m) => {
       const permission = METHOD_PERMISSIONS[m.name];
       if (permission === undefined) return [];
-      return [[`/${service.typeName}/${m.name}`, { permission: permission ?? undefined, project: false }] as const];
+      return [
+        [`/${service.typeName}/${m.name}`, { permission: permission ?? undefined, project: false }] as const,
+      ];
     }),
   ),
 );

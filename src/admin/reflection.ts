@@ -18,10 +18,12 @@ function withDependencies(file: DescFile, seen = new Map<string, DescFile>()): M
 export function addReflection(server: Server, files: DescFile[]): void {
   const all = new Map<string, DescFile>();
   for (const file of files) withDependencies(file, all);
-  const fileDescriptorProtos = [...all.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
+  const fileDescriptorProtos = [...all.values()].map((f) =>
+    Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)),
+  );
   // @grpc/reflection reads only `fileDescriptorProtos` of the package definition's entries.
   const definition = { files: { format: "Protocol Buffer 3 DescriptorProto", fileDescriptorProtos } };
-  new ReflectionService(definition as unknown as ConstructorParameters<typeof ReflectionService>[0]).addToServer(
-    server,
-  );
+  new ReflectionService(
+    definition as unknown as ConstructorParameters<typeof ReflectionService>[0],
+  ).addToServer(server);
 }

@@ -17,14 +17,20 @@ import type {
   ServiceAccountToken,
 } from "../iam/model.js";
 
-const ts = (ms: number | undefined): Timestamp | undefined => (ms === undefined ? undefined : timestampFromMs(ms));
+const ts = (ms: number | undefined): Timestamp | undefined =>
+  ms === undefined ? undefined : timestampFromMs(ms);
 
 /** Domain resources -> admin API messages. The token secret is added only by the create handler. */
 export const toProto = {
   organization: (o: Organization) =>
     create(OrganizationSchema, { id: o.id, name: o.name, createdAt: ts(o.createdAt) }),
   project: (p: Project) =>
-    create(ProjectSchema, { id: p.id, name: p.name, organizationId: p.organizationId, createdAt: ts(p.createdAt) }),
+    create(ProjectSchema, {
+      id: p.id,
+      name: p.name,
+      organizationId: p.organizationId,
+      createdAt: ts(p.createdAt),
+    }),
   serviceAccount: (a: ServiceAccount & { tokenCount?: number }, tokenQuota: number) =>
     create(ServiceAccountSchema, {
       id: a.id,

@@ -75,7 +75,11 @@ async function decide(
   const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
   const principal: Principal = await options.authenticator.principal(token);
   if (policy.permission !== undefined) {
-    await options.authenticator.authorize(principal, policy.permission, policy.project ? projectId : undefined);
+    await options.authenticator.authorize(
+      principal,
+      policy.permission,
+      policy.project ? projectId : undefined,
+    );
   }
   return { ...principal, projectId };
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { runIam } from "./iam/iam-command.js";
 import { runServe } from "./serve-command.js";
 import { runSpool } from "./spool-command.js";
 import { fail, type Command } from "./command.js";
 
 const COMMANDS: Record<string, Command> = {
   serve: runServe,
+  iam: runIam,
   spool: runSpool,
 };
 
@@ -12,6 +14,8 @@ const USAGE = `profgate: the authenticating profile-ingestion gateway for parca-
 
 Usage:
   profgate serve [flags]          run the gateway (profgate serve --help lists every flag)
+  profgate iam <resource> <verb>  manage organizations, projects, service accounts, role bindings,
+                                  tokens and the audit trail (profgate iam --help)
   profgate spool ls [--project ID] [--data-dir DIR]
                                   what arrived in the local sink, per project
 `;

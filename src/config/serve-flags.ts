@@ -1,5 +1,5 @@
 import type { LevelWithSilent } from "pino";
-import { type FlagSpec, parseHostPort, parseOneOf } from "./flag-spec.js";
+import { type FlagSpec, parseDuration, parseHostPort, parseOneOf } from "./flag-spec.js";
 
 const text = (raw: string) => {
   if (raw.trim() === "") throw new Error("must not be empty");
@@ -32,6 +32,13 @@ export const SERVE_FLAGS = {
     description: "Log level: trace, debug, info, warn, error, fatal or silent.",
     default: "info",
     parse: parseOneOf<LevelWithSilent>(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  },
+  lastUsedFlushInterval: {
+    name: "last-used-flush-interval",
+    description:
+      "How often tokens' last-used dates are written to the IAM store, in one batch, off the request path.",
+    default: "10s",
+    parse: parseDuration,
   },
 } satisfies Record<string, FlagSpec>;
 

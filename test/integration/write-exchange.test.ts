@@ -3,7 +3,10 @@ import { tableFromIPC } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
 import { encodeLocationsRecord, encodeSampleRecord, randomStacktraceId } from "../../src/agent-sim/index.js";
-import { ProfileStoreService, type WriteResponse } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import {
+  ProfileStoreService,
+  type WriteResponse,
+} from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { serviceDefinition } from "../../src/rpc/service-definition.js";
 import { inProcessGateway } from "../support/in-process-gateway.js";
 import { sinkRecords } from "../support/sink-contents.js";
@@ -17,8 +20,12 @@ function rawWrite(gw: Gw) {
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${gw.boot.agentToken}`);
   metadata.set("projectid", gw.boot.projectId);
-  const call = (client as unknown as Record<string, (m: Metadata) => NodeJS.ReadWriteStream & { write(m: unknown): boolean }>)
-    .write!(metadata);
+  const call = (
+    client as unknown as Record<
+      string,
+      (m: Metadata) => NodeJS.ReadWriteStream & { write(m: unknown): boolean }
+    >
+  ).write!(metadata);
   const responses: WriteResponse[] = [];
   call.on("data", (r: WriteResponse) => responses.push(r));
   const ended = new Promise<{ code: number; details: string }>((resolve) => {
@@ -38,11 +45,17 @@ describe("the Write exchange", () => {
   it("asks for exactly the unique stacktrace ids of a dictionary-encoded sample record", async () => {
     const agent = new AgentClient(gw.target, { token: gw.boot.agentToken, projectId: gw.boot.projectId });
     const ids = Array.from({ length: 5 }, randomStacktraceId);
-    const sample = encodeSampleRecord({ labels: {}, stacktraceIds: [...ids, ...ids], stacktraceEncoding: "dictionary" });
+    const sample = encodeSampleRecord({
+      labels: {},
+      stacktraceIds: [...ids, ...ids],
+      stacktraceEncoding: "dictionary",
+    });
     const { wanted } = await agent.write(sample, () => encodeLocationsRecord(ids));
     const table = tableFromIPC(wanted);
     expect(table.schema.metadata.get("parca_write_schema_version")).toBe("v1");
-    const asked = [...table.getChild("stacktrace_id")!].map((v) => Buffer.from(v as Uint8Array).toString("hex"));
+    const asked = [...table.getChild("stacktrace_id")!].map((v) =>
+      Buffer.from(v as Uint8Array).toString("hex"),
+    );
     expect(asked).toEqual(ids.map((id) => Buffer.from(id).toString("hex")));
     agent.close();
   });

@@ -34,7 +34,17 @@ export interface GatewayProcess {
 export async function startGateway(dataDir: string, extraArgs: string[] = []): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
-    [CLI, "serve", "--grpc-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs],
+    [
+      CLI,
+      "serve",
+      "--grpc-address",
+      "127.0.0.1:0",
+      "--admin-address",
+      "127.0.0.1:0",
+      "--data-dir",
+      dataDir,
+      ...extraArgs,
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PROFGATE_LOG_LEVEL: "info" } },
   );
   const lines: string[] = [];

@@ -19,6 +19,7 @@ export async function inProcessGateway(): Promise<{
       adminAddress: parseHostPort("127.0.0.1:0"),
       dataDir: dir.path,
       logLevel: "silent",
+      lastUsedFlushInterval: 200,
     },
     pino({ level: "silent" }),
   );

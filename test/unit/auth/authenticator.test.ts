@@ -39,7 +39,11 @@ describe("Authenticator", () => {
     clock = 1_000_000;
     iam = new IamService(inner, { events, now: () => clock });
     const created = await iam.createOrganization(undefined, "org");
-    owner = { organizationId: created.organization.id, serviceAccountId: created.owner.id, grants: [{ role: "owner" }] };
+    owner = {
+      organizationId: created.organization.id,
+      serviceAccountId: created.owner.id,
+      grants: [{ role: "owner" }],
+    };
     projectId = (await iam.createProject(owner, "p")).id;
   });
   afterEach(async () => {
@@ -50,17 +54,28 @@ describe("Authenticator", () => {
   const newToken = async (role: "writer" | "viewer" = "writer", expiresAt?: number) => {
     const sa = await iam.createServiceAccount(owner, `sa-${Math.random()}`);
     await iam.createRoleBinding(owner, { serviceAccountId: sa.id, role, projectId });
-    return (await iam.createToken(owner, { serviceAccountId: sa.id, name: "t", ...(expiresAt ? { expiresAt } : {}) }))
-      .secret;
+    return (
+      await iam.createToken(owner, {
+        serviceAccountId: sa.id,
+        name: "t",
+        ...(expiresAt ? { expiresAt } : {}),
+      })
+    ).secret;
   };
   const make = (store: Pick<IamStore, "resolvePrincipal" | "getProject" | "getOrganization">) =>
-    new Authenticator({ store, events, now: () => clock, cache: { ttlMs: 30_000, negativeTtlMs: 60_000, staleWindowMs: 300_000 } });
+    new Authenticator({
+      store,
+      events,
+      now: () => clock,
+      cache: { ttlMs: 30_000, negativeTtlMs: 60_000, staleWindowMs: 300_000 },
+    });
 
   it("looks an unknown token up once per negative lifetime, however often it is tried", async () => {
     const { store, state } = flakyStore(inner);
     const auth = make(store);
     const junk = generateToken().secret;
-    for (let i = 0; i < 100; i++) await expect(auth.principal(junk)).rejects.toMatchObject({ reason: "unknown_token" });
+    for (let i = 0; i < 100; i++)
+      await expect(auth.principal(junk)).rejects.toMatchObject({ reason: "unknown_token" });
     expect(state.lookups).toBe(1);
     clock += 60_001;
     await expect(auth.principal(junk)).rejects.toMatchObject({ kind: "unauthenticated" });
@@ -91,10 +106,15 @@ describe("Authenticator", () => {
     await expect(auth.authorize(principal, "profile.write", projectId)).rejects.toMatchObject({
       kind: "permission_denied",
     });
-    const binding = await iam.createRoleBinding(owner, { serviceAccountId: principal.serviceAccountId, role: "writer" });
+    const binding = await iam.createRoleBinding(owner, {
+      serviceAccountId: principal.serviceAccountId,
+      role: "writer",
+    });
     await auth.authorize(await auth.principal(token), "profile.write", projectId);
     await iam.deleteRoleBinding(owner, binding.id);
-    await expect(auth.authorize(await auth.principal(token), "profile.write", projectId)).rejects.toMatchObject({
+    await expect(
+      auth.authorize(await auth.principal(token), "profile.write", projectId),
+    ).rejects.toMatchObject({
       kind: "permission_denied",
     });
   });
@@ -104,7 +124,10 @@ describe("Authenticator", () => {
     const token = await newToken("writer", clock + 1000);
     await auth.principal(token);
     clock += 1001;
-    await expect(auth.principal(token)).rejects.toMatchObject({ kind: "unauthenticated", reason: "expired_token" });
+    await expect(auth.principal(token)).rejects.toMatchObject({
+      kind: "unauthenticated",
+      reason: "expired_token",
+    });
   });
 
   it("keeps verified principals working within the stale window while the store is down, never failing open", async () => {
