@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DomainError } from "../errors.js";
 import { writeFileAtomic } from "../fs/atomic-file.js";
 import type { IamService } from "./iam-service.js";
 import type { IamStore } from "./store/iam-store.js";
@@ -23,7 +24,8 @@ export interface BootstrapResult {
  * On first start with an empty store: organization `default` (the installation's), project
  * `default`, service account `owner` (role owner) and `agent` (role writer on the project),
  * one token each written to `owner.token` / `agent.token` (mode 0600, the token and a newline).
- * A store that already has an organization is left untouched.
+ * A store that already has an organization is left untouched; so is one that another replica
+ * sharing it bootstrapped at the same moment (only one installation organization can exist).
  */
 export async function bootstrapInstallation(
   iam: IamService,
@@ -33,16 +35,23 @@ export async function bootstrapInstallation(
   const ownerTokenFile = join(dataDir, "owner.token");
   const agentTokenFile = join(dataDir, "agent.token");
   const infoFile = join(dataDir, "bootstrap.json");
-  if ((await store.listOrganizations()).length > 0) {
+  const existing = async (): Promise<BootstrapResult> => {
     const info = await readFile(infoFile, "utf8").then(
       (text) => JSON.parse(text) as BootstrapInfo,
       () => undefined,
     );
     return { created: false, ...(info ? { info } : {}), ownerTokenFile, agentTokenFile };
+  };
+  if ((await store.listOrganizations()).length > 0) return existing();
+  let created: Awaited<ReturnType<IamService["createOrganization"]>>;
+  try {
+    created = await iam.createOrganization(undefined, "default", { installation: true });
+  } catch (error) {
+    // Another replica sharing the store bootstrapped it first.
+    if (error instanceof DomainError && error.reason === "installation_exists") return existing();
+    throw error;
   }
-  const { organization, owner, ownerToken } = await iam.createOrganization(undefined, "default", {
-    installation: true,
-  });
+  const { organization, owner, ownerToken } = created;
   const founder = {
     organizationId: organization.id,
     serviceAccountId: owner.id,

@@ -8,16 +8,21 @@ export type IamChange =
   | { kind: "project-deleted"; projectId: string }
   | { kind: "everything" };
 
+/** Where a change came from: this process, or another replica through the shared store. */
+export type ChangeOrigin = "local" | "remote";
+
+type Listener = (change: IamChange, origin: ChangeOrigin) => void;
+
 /** Where the IAM service announces changes. Listeners run synchronously, in order. */
 export class IamEvents {
-  private readonly listeners = new Set<(change: IamChange) => void>();
+  private readonly listeners = new Set<Listener>();
 
-  subscribe(listener: (change: IamChange) => void): () => void {
+  subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  publish(change: IamChange): void {
-    for (const listener of this.listeners) listener(change);
+  publish(change: IamChange, origin: ChangeOrigin = "local"): void {
+    for (const listener of this.listeners) listener(change, origin);
   }
 }

@@ -12,7 +12,7 @@ import type {
 import { AUDIT_RETAINED, type EmbeddedState, emptyState, parseState } from "./embedded-state.js";
 import type { IamStore, PrincipalRecord, TokenUse } from "./iam-store.js";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.js";
-import { projectNotFound, quotaExceeded, serviceAccountNotFound } from "./quota-error.js";
+import { installationExists, projectNotFound, quotaExceeded, serviceAccountNotFound } from "./quota-error.js";
 
 const values = <T>(record: Record<string, T>): T[] => Object.values(record);
 const byCreation = (a: { createdAt: number; id: string }, b: { createdAt: number; id: string }) =>
@@ -56,6 +56,9 @@ export class EmbeddedIamStore implements IamStore {
 
   async createOrganization(organization: Organization): Promise<void> {
     await this.mutate((s) => {
+      if (organization.installation && values(s.organizations).some((o) => o.installation)) {
+        throw installationExists();
+      }
       s.organizations[organization.id] = { ...organization };
     });
   }

@@ -29,6 +29,7 @@ export interface TokenUse {
  * quota when it is full. Deletes return what they removed (undefined: nothing matched).
  */
 export interface IamStore {
+  /** An organization marked `installation` is refused (already_exists) when one exists already. */
   createOrganization(organization: Organization): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
   listOrganizations(): Promise<Organization[]>;
@@ -64,6 +65,12 @@ export interface IamStore {
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Newest first. */
   listAudit(organizationId: string, limit: number): Promise<AuditEntry[]>;
+
+  /**
+   * For stores behind a connection: `listener(false)` when it is lost, `listener(true)` when it
+   * is back. Caches must drop what they hold on loss, as invalidations may have been missed.
+   */
+  onAvailabilityChange?(listener: (available: boolean) => void): () => void;
 
   close(): Promise<void>;
 }

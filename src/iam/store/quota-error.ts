@@ -1,4 +1,4 @@
-import { DomainError, notFound } from "../../errors.js";
+import { alreadyExists, DomainError, notFound } from "../../errors.js";
 
 /** The error every store returns when a quota is full: RESOURCE_EXHAUSTED at the edge. */
 export function quotaExceeded(
@@ -16,3 +16,7 @@ export const serviceAccountNotFound = (id: string) =>
   notFound(`Service account ${id} does not exist in this organization.`, "service_account_not_found");
 export const projectNotFound = (id: string) =>
   notFound(`Project ${id} does not exist in this organization.`, "project_not_found");
+
+/** A second installation organization: another replica bootstrapped the shared store first. */
+export const installationExists = () =>
+  alreadyExists("The installation's organization already exists.", "installation_exists");

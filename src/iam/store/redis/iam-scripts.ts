@@ -1,0 +1,183 @@
+import { type LuaScript, luaScript } from "./lua-script.js";
+
+/*
+ * The store's Lua scripts. Each runs atomically in one organization's slot and names every key
+ * it touches in KEYS (built in Node from RedisKeys). Per-account id lists are JSON arrays in a
+ * hash field, so that the keys of a script are known before it reads anything.
+ */
+
+const IDS = `
+local function ids_of(key, owner)
+  local raw = redis.call("HGET", key, owner)
+  if not raw then return {} end
+  return cjson.decode(raw)
+end
+local function ids_save(key, owner, ids)
+  if #ids == 0 then redis.call("HDEL", key, owner) else redis.call("HSET", key, owner, cjson.encode(ids)) end
+end
+local function ids_add(key, owner, id)
+  local ids = ids_of(key, owner)
+  for _, x in ipairs(ids) do if x == id then return end end
+  ids[#ids + 1] = id
+  ids_save(key, owner, ids)
+end
+local function ids_remove(key, owner, id)
+  local ids = ids_of(key, owner)
+  for i = #ids, 1, -1 do if ids[i] == id then table.remove(ids, i) end end
+  ids_save(key, owner, ids)
+end
+`;
+
+const script = (name: string, body: string): LuaScript => luaScript(name, `${IDS}\n${body}`);
+
+/** KEYS: accounts. ARGV: id, json, max. Returns "ok" or "quota". */
+export const CREATE_ACCOUNT = script(
+  "create-account",
+  `if redis.call("HLEN", KEYS[1]) >= tonumber(ARGV[3]) then return "quota" end
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+return "ok"`,
+);
+
+/**
+ * KEYS: accounts, tokens, token-used, account-tokens, bindings, account-bindings. ARGV: id.
+ * Returns false, or { account, token1, used1, token2, used2, ... } ("" for never used).
+ */
+export const DELETE_ACCOUNT = script(
+  "delete-account",
+  `local account = redis.call("HGET", KEYS[1], ARGV[1])
+if not account then return false end
+redis.call("HDEL", KEYS[1], ARGV[1])
+local out = { account }
+for _, id in ipairs(ids_of(KEYS[4], ARGV[1])) do
+  local token = redis.call("HGET", KEYS[2], id)
+  if token then
+    out[#out + 1] = token
+    out[#out + 1] = redis.call("HGET", KEYS[3], id) or ""
+    redis.call("HDEL", KEYS[2], id)
+    redis.call("HDEL", KEYS[3], id)
+  end
+end
+redis.call("HDEL", KEYS[4], ARGV[1])
+for _, id in ipairs(ids_of(KEYS[6], ARGV[1])) do redis.call("HDEL", KEYS[5], id) end
+redis.call("HDEL", KEYS[6], ARGV[1])
+return out`,
+);
+
+/** KEYS: accounts, tokens, account-tokens. ARGV: account id, token id, json, max. "ok", "no_account" or "quota". */
+export const CREATE_TOKEN = script(
+  "create-token",
+  `if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 0 then return "no_account" end
+if #ids_of(KEYS[3], ARGV[1]) >= tonumber(ARGV[4]) then return "quota" end
+redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
+ids_add(KEYS[3], ARGV[1], ARGV[2])
+return "ok"`,
+);
+
+/** KEYS: tokens, token-used, account-tokens. ARGV: id. Returns false or { token, used }. */
+export const DELETE_TOKEN = script(
+  "delete-token",
+  `local token = redis.call("HGET", KEYS[1], ARGV[1])
+if not token then return false end
+local used = redis.call("HGET", KEYS[2], ARGV[1]) or ""
+redis.call("HDEL", KEYS[1], ARGV[1])
+redis.call("HDEL", KEYS[2], ARGV[1])
+ids_remove(KEYS[3], cjson.decode(token).serviceAccountId, ARGV[1])
+return { token, used }`,
+);
+
+/** KEYS: tokens, token-used, account-tokens. ARGV: account id. Returns { token1, used1, ... }. */
+export const LIST_TOKENS = script(
+  "list-tokens",
+  `local out = {}
+for _, id in ipairs(ids_of(KEYS[3], ARGV[1])) do
+  local token = redis.call("HGET", KEYS[1], id)
+  if token then
+    out[#out + 1] = token
+    out[#out + 1] = redis.call("HGET", KEYS[2], id) or ""
+  end
+end
+return out`,
+);
+
+/**
+ * KEYS: tokens, token-used, accounts, bindings, account-bindings. ARGV: token id, token hash.
+ * Returns false (unknown, or the index pointed elsewhere), or { token, used, account, bindings... }.
+ */
+export const RESOLVE = script(
+  "resolve",
+  `local token = redis.call("HGET", KEYS[1], ARGV[1])
+if not token then return false end
+local t = cjson.decode(token)
+if t.hash ~= ARGV[2] then return false end
+local account = redis.call("HGET", KEYS[3], t.serviceAccountId)
+if not account then return false end
+local out = { token, redis.call("HGET", KEYS[2], ARGV[1]) or "", account }
+for _, id in ipairs(ids_of(KEYS[5], t.serviceAccountId)) do
+  local binding = redis.call("HGET", KEYS[4], id)
+  if binding then out[#out + 1] = binding end
+end
+return out`,
+);
+
+/** KEYS: tokens, token-used. ARGV: id1, at1, id2, at2, ... Unknown ids are skipped; never goes back. */
+export const RECORD_USES = script(
+  "record-uses",
+  `for i = 1, #ARGV, 2 do
+  if redis.call("HEXISTS", KEYS[1], ARGV[i]) == 1 then
+    local current = tonumber(redis.call("HGET", KEYS[2], ARGV[i]) or "0")
+    if current < tonumber(ARGV[i + 1]) then redis.call("HSET", KEYS[2], ARGV[i], ARGV[i + 1]) end
+  end
+end
+return 0`,
+);
+
+/**
+ * KEYS: accounts, projects, bindings, account-bindings. ARGV: account id, binding id, json,
+ * [project id]. Returns "ok", "no_account" or "no_project".
+ */
+export const CREATE_BINDING = script(
+  "create-binding",
+  `if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 0 then return "no_account" end
+if ARGV[4] and redis.call("HEXISTS", KEYS[2], ARGV[4]) == 0 then return "no_project" end
+redis.call("HSET", KEYS[3], ARGV[2], ARGV[3])
+ids_add(KEYS[4], ARGV[1], ARGV[2])
+return "ok"`,
+);
+
+/** KEYS: bindings, account-bindings. ARGV: id. Returns false or the deleted binding. */
+export const DELETE_BINDING = script(
+  "delete-binding",
+  `local binding = redis.call("HGET", KEYS[1], ARGV[1])
+if not binding then return false end
+redis.call("HDEL", KEYS[1], ARGV[1])
+ids_remove(KEYS[2], cjson.decode(binding).serviceAccountId, ARGV[1])
+return binding`,
+);
+
+/**
+ * KEYS: projects, bindings, account-bindings. ARGV: id. Deletes the project and the bindings
+ * scoped to it (a scan of the organization's bindings: project deletion is rare). Returns false
+ * or the deleted project.
+ */
+export const DELETE_PROJECT = script(
+  "delete-project",
+  `local project = redis.call("HGET", KEYS[1], ARGV[1])
+if not project then return false end
+redis.call("HDEL", KEYS[1], ARGV[1])
+local all = redis.call("HGETALL", KEYS[2])
+for i = 1, #all, 2 do
+  local b = cjson.decode(all[i + 1])
+  if b.projectId == ARGV[1] then
+    redis.call("HDEL", KEYS[2], all[i])
+    ids_remove(KEYS[3], b.serviceAccountId, all[i])
+  end
+end
+return project`,
+);
+
+/** KEYS: an index key. ARGV: the value it must still hold. Deletes it only then. */
+export const DELETE_IF_EQUAL = luaScript(
+  "delete-if-equal",
+  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`,
+);
