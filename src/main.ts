@@ -13,7 +13,7 @@ import type { ServeConfig } from "./config/serve-flags.js";
 import { bootstrapInstallation } from "./iam/bootstrap.js";
 import { IamEvents } from "./iam/iam-events.js";
 import { IamService } from "./iam/iam-service.js";
-import { EmbeddedIamStore } from "./iam/store/embedded-store.js";
+import { openIamStore } from "./iam/store/open-iam-store.js";
 import { AgentRegistry } from "./ingest/agent-registry.js";
 import { DebuginfoStore } from "./ingest/debuginfo/debuginfo-store.js";
 import { INGEST_POLICIES, ingestServices } from "./ingest/ingest-services.js";
@@ -43,8 +43,9 @@ function bind(server: Server, address: HostPort): Promise<number> {
  */
 export async function startGateway(config: ServeConfig, log: Logger): Promise<Gateway> {
   const dataDir = resolve(config.dataDir);
-  const store = await EmbeddedIamStore.open(dataDir);
   const events = new IamEvents();
+  const opened = await openIamStore({ ...config, dataDir }, events, log);
+  const store = opened.store;
   const iam = new IamService(store, { events });
   const boot = await bootstrapInstallation(iam, store, dataDir);
 
@@ -53,7 +54,16 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     onWarning: (message, details) => log.warn({ details }, message),
   });
   const debuginfo = new DebuginfoStore({ dir: join(dataDir, "debuginfo") });
-  const authenticator = new Authenticator({ store, events });
+  const authenticator = new Authenticator({
+    store,
+    events,
+    cache: {
+      maxEntries: config.authCacheSize,
+      ttlMs: config.authCacheTtl,
+      negativeTtlMs: config.authNegativeCacheTtl,
+      staleWindowMs: config.authStaleWindow,
+    },
+  });
   const usage = new UsageRecorder({
     store,
     flushIntervalMs: config.lastUsedFlushInterval,
@@ -88,10 +98,11 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
   const grpcAddress = { host: config.grpcAddress.host, port: await bind(server, config.grpcAddress) };
   const adminAddress = { host: config.adminAddress.host, port: await bind(admin, config.adminAddress) };
 
-  log.info(
-    { grpcAddress: formatHostPort(grpcAddress), adminAddress: formatHostPort(adminAddress), dataDir },
-    "profgate is listening",
-  );
+  if (!boot.created && !boot.info) {
+    log.info(
+      "the IAM store was bootstrapped by another replica; its token files are in that replica's data dir",
+    );
+  }
   if (boot.created && boot.info) {
     const host = ["0.0.0.0", "::"].includes(grpcAddress.host) ? hostname() : grpcAddress.host;
     log.info(
@@ -109,6 +120,16 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     );
   }
 
+  log.info(
+    {
+      grpcAddress: formatHostPort(grpcAddress),
+      adminAddress: formatHostPort(adminAddress),
+      dataDir,
+      iamStore: opened.kind,
+    },
+    "profgate is listening",
+  );
+
   return {
     grpcAddress,
     adminAddress,
@@ -116,7 +137,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
       await Promise.all([server, admin].map((s) => new Promise<void>((done) => s.tryShutdown(() => done()))));
       await usage.close();
       await sink.close();
-      await store.close();
+      await opened.close();
     },
   };
 }

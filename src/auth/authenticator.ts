@@ -145,7 +145,7 @@ export class Authenticator {
     }
   }
 
-  /** Drops every cached decision: after a lost connection, invalidations may have been missed. */
+  /** Applies an IAM change to the caches; see `IamChange`. */
   invalidate(change: IamChange): void {
     this.generation++;
     this.deps.onCacheEvent?.("invalidation");
@@ -161,8 +161,10 @@ export class Authenticator {
         this.principals.deleteWhere((p) => p?.grants.some((g) => g.projectId === change.projectId) ?? false);
         return;
       case "everything":
-        this.principals.clear();
-        this.projects.clear();
+        // Re-read everything before trusting it again, yet keep it for the stale window: the
+        // store may still be unreachable from here while the message saying so has arrived.
+        this.principals.expireAll();
+        this.projects.expireAll();
         return;
     }
   }

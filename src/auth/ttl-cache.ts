@@ -51,6 +51,12 @@ export class TtlCache<K, V> {
     this.entries.clear();
   }
 
+  /** Ends every entry's lifetime now: each must be read again, but stays available to `getStale`. */
+  expireAll(): void {
+    const now = this.now();
+    for (const entry of this.entries.values()) entry.expiresAt = Math.min(entry.expiresAt, now);
+  }
+
   get size(): number {
     return this.entries.size;
   }

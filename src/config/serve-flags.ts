@@ -1,6 +1,35 @@
 import type { LevelWithSilent } from "pino";
 import { type FlagSpec, parseDuration, parseHostPort, parseOneOf } from "./flag-spec.js";
 
+function parseRedisUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error("expected redis://[:password@]host:port[/db] or rediss://...");
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+    throw new Error("the scheme must be redis:// or rediss://");
+  if (!url.hostname) throw new Error("a host is required");
+  return raw;
+}
+
+function parseNodeList(raw: string): string[] {
+  const nodes = raw
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+  if (nodes.length === 0) throw new Error("expected host:port,host:port,...");
+  for (const node of nodes) parseHostPort(node);
+  return nodes;
+}
+
+function parsePositiveInt(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error("expected a whole number above 0");
+  return value;
+}
+
 const text = (raw: string) => {
   if (raw.trim() === "") throw new Error("must not be empty");
   return raw;
@@ -33,6 +62,50 @@ export const SERVE_FLAGS = {
     default: "info",
     parse: parseOneOf<LevelWithSilent>(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
   },
+  redisUrl: {
+    name: "redis-url",
+    description:
+      "Use a Redis IAM store shared by replicas: redis://[:password@]host:port[/db], or rediss:// for TLS. Unset: the embedded store.",
+    parse: parseRedisUrl,
+  },
+  redisClusterNodes: {
+    name: "redis-cluster-nodes",
+    description: "Use a Redis Cluster IAM store: comma-separated host:port seed nodes.",
+    parse: parseNodeList,
+  },
+  redisKeyPrefix: {
+    name: "redis-key-prefix",
+    description: "Prefix of every Redis key profgate writes, so several installations can share one Redis.",
+    default: "profgate:",
+    parse: text,
+  },
+  authCacheTtl: {
+    name: "auth-cache-ttl",
+    description:
+      "How long an authenticated token's principal is served from memory; bounds revocation if a message is lost.",
+    default: "30s",
+    parse: parseDuration,
+  },
+  authNegativeCacheTtl: {
+    name: "auth-negative-cache-ttl",
+    description:
+      "How long an unknown token is remembered as unknown, so junk tokens cost one store lookup each.",
+    default: "60s",
+    parse: parseDuration,
+  },
+  authCacheSize: {
+    name: "auth-cache-size",
+    description: "The most tokens (known and unknown) the principal cache holds.",
+    default: "100000",
+    parse: parsePositiveInt,
+  },
+  authStaleWindow: {
+    name: "auth-stale-window",
+    description:
+      "While the IAM store is unreachable, principals verified this recently keep working; unknown tokens get UNAVAILABLE.",
+    default: "5m",
+    parse: parseDuration,
+  },
   lastUsedFlushInterval: {
     name: "last-used-flush-interval",
     description:
@@ -42,6 +115,11 @@ export const SERVE_FLAGS = {
   },
 } satisfies Record<string, FlagSpec>;
 
-export type ServeConfig = {
-  readonly [K in keyof typeof SERVE_FLAGS]: ReturnType<(typeof SERVE_FLAGS)[K]["parse"]>;
-};
+type Value<F> = F extends { default: string; parse: (raw: string) => infer T }
+  ? T
+  : F extends { parse: (raw: string) => infer T }
+    ? T | undefined
+    : never;
+
+/** The parsed, frozen settings of `profgate serve`; flags without a default may be unset. */
+export type ServeConfig = { readonly [K in keyof typeof SERVE_FLAGS]: Value<(typeof SERVE_FLAGS)[K]> };

@@ -6,6 +6,7 @@ export type IamChange =
   | { kind: "token-deleted"; tokenHash: string }
   | { kind: "service-account-changed"; serviceAccountId: string }
   | { kind: "project-deleted"; projectId: string }
+  /** Changes may have been missed (a lost connection): re-read every cached entry before using it. */
   | { kind: "everything" };
 
 /** Where a change came from: this process, or another replica through the shared store. */

@@ -1,11 +1,12 @@
 import { pino } from "pino";
-import { parseHostPort } from "../../src/config/flag-spec.js";
+import { loadFlags } from "../../src/config/load-flags.js";
+import { SERVE_FLAGS } from "../../src/config/serve-flags.js";
 import { type Gateway, startGateway } from "../../src/main.js";
-import { readBootstrap, type BootstrapFiles } from "./gateway-process.js";
+import { type BootstrapFiles, readBootstrap } from "./gateway-process.js";
 import { tempDir } from "./temp-dir.js";
 
-/** A gateway started in this process on a free port, with a fresh data dir. */
-export async function inProcessGateway(): Promise<{
+/** A gateway started in this process on free ports, with a fresh data dir and `extraArgs` flags. */
+export async function inProcessGateway(extraArgs: string[] = []): Promise<{
   gateway: Gateway;
   target: string;
   dataDir: string;
@@ -13,16 +14,19 @@ export async function inProcessGateway(): Promise<{
   close(): Promise<void>;
 }> {
   const dir = await tempDir();
-  const gateway = await startGateway(
-    {
-      grpcAddress: parseHostPort("127.0.0.1:0"),
-      adminAddress: parseHostPort("127.0.0.1:0"),
-      dataDir: dir.path,
-      logLevel: "silent",
-      lastUsedFlushInterval: 200,
-    },
-    pino({ level: "silent" }),
+  const config = loadFlags(
+    SERVE_FLAGS,
+    [
+      "--grpc-address=127.0.0.1:0",
+      "--admin-address=127.0.0.1:0",
+      `--data-dir=${dir.path}`,
+      "--log-level=silent",
+      "--last-used-flush-interval=200ms",
+      ...extraArgs,
+    ],
+    {},
   );
+  const gateway = await startGateway(config, pino({ level: "silent" }));
   return {
     gateway,
     target: `127.0.0.1:${gateway.grpcAddress.port}`,

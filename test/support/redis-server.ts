@@ -109,10 +109,15 @@ async function startOn(
   }
 }
 
-/** A fresh redis-server on 127.0.0.1 (no persistence), in a temporary directory. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * A fresh redis-server on 127.0.0.1 in a temporary directory; without persistence unless
+ * `persistent` (an append-only file fsynced on every write, so a killed and restarted server
+ * keeps its data, as a production Redis would).
+ */
+export async function startRedisServer(options: { persistent?: boolean } = {}): Promise<RedisServer> {
   const dir = await tempDir("profgate-redis-");
-  const started = await startOn(dir.path).catch(async (error: unknown) => {
+  const extra = options.persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : [];
+  const started = await startOn(dir.path, async () => extra).catch(async (error: unknown) => {
     await dir.remove();
     throw error;
   });
@@ -128,7 +133,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     kill: () => end(child),
     async restart() {
       await end(child);
-      child = await launch(port, dir.path, []);
+      child = await launch(port, dir.path, extra);
     },
   };
 }

@@ -147,6 +147,22 @@ describe("Authenticator", () => {
     expect((await auth.principal(token)).tokenId).toBe(principal.tokenId);
   });
 
+  it("re-reads everything after missed changes, yet keeps serving verified principals while the store is down", async () => {
+    const { store, state } = flakyStore(inner);
+    const auth = make(store);
+    const token = await newToken();
+    const principal = await auth.principal(token);
+    await auth.authorize(principal, "profile.write", projectId);
+    const lookups = state.lookups;
+    events.publish({ kind: "everything" }, "remote");
+    await auth.principal(token);
+    expect(state.lookups).toBe(lookups + 2);
+    state.down = true;
+    events.publish({ kind: "everything" }, "remote");
+    expect((await auth.principal(token)).tokenId).toBe(principal.tokenId);
+    await auth.authorize(principal, "profile.write", projectId);
+  });
+
   it("does not cache a lookup that raced an invalidation", async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {
