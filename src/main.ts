@@ -1,23 +1,36 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { type Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { adminServices, ADMIN_POLICIES } from "./admin/admin-services.js";
+import { Registry } from "prom-client";
+import { ADMIN_POLICIES, adminServices } from "./admin/admin-services.js";
 import { addReflection } from "./admin/reflection.js";
-import { authInterceptor, type MethodPolicy } from "./auth/auth-interceptor.js";
-import { file_profgate_iam_v1_iam } from "./gen/profgate/iam/v1/iam_pb.js";
+import { authInterceptor, findAuthContext, type MethodPolicy } from "./auth/auth-interceptor.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { UsageRecorder } from "./auth/usage-recorder.js";
 import { formatHostPort, type HostPort } from "./config/flag-spec.js";
 import type { ServeConfig } from "./config/serve-flags.js";
+import { file_profgate_iam_v1_iam } from "./gen/profgate/iam/v1/iam_pb.js";
 import { bootstrapInstallation } from "./iam/bootstrap.js";
 import { IamEvents } from "./iam/iam-events.js";
 import { IamService } from "./iam/iam-service.js";
 import { openIamStore } from "./iam/store/open-iam-store.js";
 import { AgentRegistry } from "./ingest/agent-registry.js";
 import { DebuginfoStore } from "./ingest/debuginfo/debuginfo-store.js";
+import type { IngestDeps } from "./ingest/ingest-deps.js";
 import { INGEST_POLICIES, ingestServices } from "./ingest/ingest-services.js";
 import { LocalSink } from "./ingest/sink/local-sink.js";
+import { authMetricsHooks } from "./observability/auth-metrics.js";
+import { callLogger } from "./observability/call-log.js";
+import { grpcMetricsInterceptor } from "./observability/grpc-metrics-interceptor.js";
+import { HEALTH_PATH_PREFIX, healthService } from "./observability/health-service.js";
+import { HealthStatus } from "./observability/health-status.js";
+import { startHttpServer } from "./observability/http-server.js";
+import { meteredSink } from "./observability/metered-sink.js";
+import { meteredStore } from "./observability/metered-store.js";
+import { createMetrics } from "./observability/metrics.js";
+import { bindServer, createGrpcServer, stopServers } from "./rpc/grpc-server.js";
+import { reloadingCredentials } from "./rpc/tls-credentials.js";
 
 /** Parca's server accepts messages up to 64 MiB; agents send up to 32 MiB. */
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
@@ -26,16 +39,17 @@ export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 export interface Gateway {
   grpcAddress: HostPort;
   adminAddress: HostPort;
-  close(): Promise<void>;
+  httpAddress: HostPort;
+  /**
+   * Graceful shutdown: NOT_SERVING, no new calls, calls in flight finish (cut off after
+   * `--shutdown-grace`), the sink flushed, the store closed. Resolves `forced` when calls had to
+   * be cut off.
+   */
+  close(): Promise<{ forced: boolean }>;
 }
 
-function bind(server: Server, address: HostPort): Promise<number> {
-  return new Promise((resolvePort, reject) =>
-    server.bindAsync(formatHostPort(address), ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolvePort(port),
-    ),
-  );
-}
+const isPublic = (path: string) =>
+  path.startsWith("/grpc.reflection.") || path.startsWith(HEALTH_PATH_PREFIX);
 
 /**
  * The composition root: builds the store, services and servers once from the frozen config,
@@ -43,9 +57,15 @@ function bind(server: Server, address: HostPort): Promise<number> {
  */
 export async function startGateway(config: ServeConfig, log: Logger): Promise<Gateway> {
   const dataDir = resolve(config.dataDir);
+  const registry = new Registry();
+  const metrics = createMetrics(registry, { perProject: config.metricsPerProject });
   const events = new IamEvents();
   const opened = await openIamStore({ ...config, dataDir }, events, log);
-  const store = opened.store;
+  let storeAvailable = true;
+  opened.store.onAvailabilityChange?.((available) => {
+    storeAvailable = available;
+  });
+  const store = meteredStore(opened.store, metrics.store);
   const iam = new IamService(store, { events });
   const boot = await bootstrapInstallation(iam, store, dataDir);
 
@@ -53,7 +73,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     dir: join(dataDir, "sink"),
     onWarning: (message, details) => log.warn({ details }, message),
   });
-  const debuginfo = new DebuginfoStore({ dir: join(dataDir, "debuginfo") });
+  const authHooks = authMetricsHooks(metrics.auth);
   const authenticator = new Authenticator({
     store,
     events,
@@ -63,6 +83,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
       negativeTtlMs: config.authNegativeCacheTtl,
       staleWindowMs: config.authStaleWindow,
     },
+    onCacheEvent: authHooks.onCacheEvent,
   });
   const usage = new UsageRecorder({
     store,
@@ -70,34 +91,119 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     onError: (error) => log.warn({ err: error }, "could not record tokens' last-used dates; will retry"),
   });
 
-  const auth = (policies: ReadonlyMap<string, MethodPolicy>) =>
+  const health = new HealthStatus();
+  const onCallEnd = callLogger({ log, contextOf: findAuthContext });
+  const interceptors = (policies: ReadonlyMap<string, MethodPolicy>) => [
+    grpcMetricsInterceptor(metrics.grpc, { onCallEnd }),
     authInterceptor({
       authenticator,
-      policyFor: (path) => (path.startsWith("/grpc.reflection.") ? "public" : policies.get(path)),
+      policyFor: (path) => (isPublic(path) ? "public" : policies.get(path)),
       onAllowed: (context) => usage.note(context.tokenId, context.organizationId),
-    });
+      onDecision: authHooks.onDecision,
+    }),
+  ];
 
-  const server = new Server({
-    "grpc.max_receive_message_length": MAX_RECEIVE_BYTES,
-    interceptors: [auth(INGEST_POLICIES)],
-  });
-  const deps = {
-    sink,
-    debuginfo,
+  const deps: IngestDeps = {
+    sink: meteredSink(sink, metrics),
+    debuginfo: new DebuginfoStore({ dir: join(dataDir, "debuginfo") }),
     agents: new AgentRegistry(),
     log,
     now: Date.now,
     writeExchangeTimeoutMs: 5000,
+    onRejected: (method, reason) => metrics.ingest.rejections.inc({ method, reason }),
+    onUpload: (result, bytes) => {
+      metrics.ingest.debuginfoUploads.inc({ result });
+      metrics.ingest.debuginfoUploadBytes.inc(bytes);
+    },
   };
+  const server: Server = createGrpcServer({
+    maxReceiveBytes: MAX_RECEIVE_BYTES,
+    maxConnectionAgeMs: config.maxConnectionAge,
+    interceptors: interceptors(INGEST_POLICIES),
+  });
   for (const service of ingestServices(deps)) server.addService(service.definition, service.implementation);
+  const healthBinding = healthService(health);
+  server.addService(healthBinding.definition, healthBinding.implementation);
 
-  const admin = new Server({ interceptors: [auth(ADMIN_POLICIES)] });
+  const admin = createGrpcServer({ interceptors: interceptors(ADMIN_POLICIES) });
   for (const service of adminServices(iam)) admin.addService(service.definition, service.implementation);
   addReflection(admin, [file_profgate_iam_v1_iam]);
 
-  const grpcAddress = { host: config.grpcAddress.host, port: await bind(server, config.grpcAddress) };
-  const adminAddress = { host: config.adminAddress.host, port: await bind(admin, config.adminAddress) };
+  const tls =
+    config.tlsCertFile !== undefined || config.tlsKeyFile !== undefined
+      ? await reloadingCredentials(
+          {
+            certFile: config.tlsCertFile ?? "",
+            keyFile: config.tlsKeyFile ?? "",
+            clientCaFile: config.tlsClientCaFile,
+          },
+          {
+            intervalMs: 2000,
+            onReload: () => log.info("reloaded the TLS certificate"),
+            onError: (error) =>
+              log.error(
+                { err: error },
+                "could not reload the TLS certificate; still serving the previous one",
+              ),
+          },
+        )
+      : undefined;
+  const grpcAddress = await bindServer(
+    server,
+    config.grpcAddress,
+    tls?.credentials ?? ServerCredentials.createInsecure(),
+  );
+  const adminAddress = await bindServer(admin, config.adminAddress, ServerCredentials.createInsecure());
+  const http = await startHttpServer({
+    address: config.httpAddress,
+    registry,
+    log,
+    health: () => ({
+      ready: storeAvailable && !health.shuttingDown,
+      checks: { store: storeAvailable ? "ok" : "unreachable", shuttingDown: health.shuttingDown },
+    }),
+  });
 
+  logStart(log, {
+    config,
+    boot,
+    dataDir,
+    grpcAddress,
+    adminAddress,
+    httpAddress: http.address,
+    store: opened.kind,
+  });
+
+  return {
+    grpcAddress,
+    adminAddress,
+    httpAddress: http.address,
+    async close() {
+      health.shutdown();
+      const { forced } = await stopServers([server, admin], config.shutdownGrace);
+      await usage.close();
+      await sink.close();
+      await opened.close();
+      await http.close();
+      tls?.close();
+      return { forced };
+    },
+  };
+}
+
+function logStart(
+  log: Logger,
+  started: {
+    config: ServeConfig;
+    boot: Awaited<ReturnType<typeof bootstrapInstallation>>;
+    dataDir: string;
+    grpcAddress: HostPort;
+    adminAddress: HostPort;
+    httpAddress: HostPort;
+    store: string;
+  },
+): void {
+  const { boot, grpcAddress } = started;
   if (!boot.created && !boot.info) {
     log.info(
       "the IAM store was bootstrapped by another replica; its token files are in that replica's data dir",
@@ -105,39 +211,30 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
   }
   if (boot.created && boot.info) {
     const host = ["0.0.0.0", "::"].includes(grpcAddress.host) ? hostname() : grpcAddress.host;
+    const transport = started.config.tlsCertFile ? "" : " --remote-store-insecure";
     log.info(
       {
         ownerTokenFile: boot.ownerTokenFile,
         agentTokenFile: boot.agentTokenFile,
-        bootstrapFile: join(dataDir, "bootstrap.json"),
+        bootstrapFile: join(started.dataDir, "bootstrap.json"),
         ...boot.info,
       },
       "created the default organization, project and service accounts; their tokens are in the token files",
     );
     log.info(
-      `push with: parca-agent --remote-store-address=${formatHostPort({ host, port: grpcAddress.port })} --remote-store-insecure ` +
+      `push with: parca-agent --remote-store-address=${formatHostPort({ host, port: grpcAddress.port })}${transport} ` +
         `--remote-store-bearer-token-file=${boot.agentTokenFile} --remote-store-grpc-headers=projectID=${boot.info.projectId}`,
     );
   }
-
   log.info(
     {
       grpcAddress: formatHostPort(grpcAddress),
-      adminAddress: formatHostPort(adminAddress),
-      dataDir,
-      iamStore: opened.kind,
+      adminAddress: formatHostPort(started.adminAddress),
+      httpAddress: formatHostPort(started.httpAddress),
+      tls: started.config.tlsCertFile !== undefined,
+      dataDir: started.dataDir,
+      iamStore: started.store,
     },
     "profgate is listening",
   );
-
-  return {
-    grpcAddress,
-    adminAddress,
-    async close() {
-      await Promise.all([server, admin].map((s) => new Promise<void>((done) => s.tryShutdown(() => done()))));
-      await usage.close();
-      await sink.close();
-      await opened.close();
-    },
-  };
 }

@@ -38,6 +38,11 @@ export interface AuthInterceptorOptions {
 
 const contexts = new WeakMap<Metadata, AuthContext>();
 
+/** The authenticated caller of a call, if it passed the interceptor (for logs and metrics). */
+export function findAuthContext(metadata: Metadata | undefined): AuthContext | undefined {
+  return metadata ? contexts.get(metadata) : undefined;
+}
+
 /** The authenticated caller of a call that passed the interceptor. */
 export function authContextOf(call: { metadata: Metadata }): AuthContext {
   const context = contexts.get(call.metadata);

@@ -32,9 +32,13 @@ export async function runServe(args: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down");
+    log.info(
+      { signal, graceSeconds: config.shutdownGrace / 1000 },
+      "shutting down: finishing calls in flight",
+    );
     gateway.close().then(
-      () => {
+      ({ forced }) => {
+        if (forced) log.warn("calls still running after the shutdown grace were cut off");
         log.info("stopped");
         log.flush();
         process.exitCode = 0;

@@ -1,5 +1,5 @@
 import type { LevelWithSilent } from "pino";
-import { type FlagSpec, parseDuration, parseHostPort, parseOneOf } from "./flag-spec.js";
+import { type FlagSpec, parseBoolean, parseDuration, parseHostPort, parseOneOf } from "./flag-spec.js";
 
 function parseRedisUrl(raw: string): string {
   let url: URL;
@@ -50,6 +50,13 @@ export const SERVE_FLAGS = {
     default: "127.0.0.1:7073",
     parse: parseHostPort,
   },
+  httpAddress: {
+    name: "http-address",
+    description:
+      "The HTTP listener for /metrics (Prometheus), /healthz (alive) and /readyz (ready to serve).",
+    default: "0.0.0.0:7072",
+    parse: parseHostPort,
+  },
   dataDir: {
     name: "data-dir",
     description: "Directory for the embedded IAM store, bootstrap tokens, the local sink and debuginfo.",
@@ -61,6 +68,43 @@ export const SERVE_FLAGS = {
     description: "Log level: trace, debug, info, warn, error, fatal or silent.",
     default: "info",
     parse: parseOneOf<LevelWithSilent>(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  },
+  metricsPerProject: {
+    name: "metrics-per-project",
+    description:
+      "Also export per-project series (ingested bytes, rate limiting). Projects are unbounded: mind the cardinality.",
+    boolean: true,
+    default: "false",
+    parse: parseBoolean,
+  },
+  shutdownGrace: {
+    name: "shutdown-grace",
+    description: "On SIGTERM or SIGINT, how long calls in flight may take to finish before they are cut off.",
+    default: "25s",
+    parse: parseDuration,
+  },
+  maxConnectionAge: {
+    name: "max-connection-age",
+    description:
+      "Close agent connections after this age (with a grace period), so long-lived connections rebalance across replicas. 0: never.",
+    default: "0s",
+    parse: parseDuration,
+  },
+  tlsCertFile: {
+    name: "tls-cert-file",
+    description:
+      "PEM certificate chain for TLS 1.3 on the gRPC listener (with --tls-key-file); reloaded when the file changes.",
+    parse: text,
+  },
+  tlsKeyFile: {
+    name: "tls-key-file",
+    description: "PEM private key of --tls-cert-file.",
+    parse: text,
+  },
+  tlsClientCaFile: {
+    name: "tls-client-ca-file",
+    description: "PEM CA bundle: require clients to present a certificate it signed (mTLS).",
+    parse: text,
   },
   redisUrl: {
     name: "redis-url",

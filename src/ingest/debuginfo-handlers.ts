@@ -18,7 +18,7 @@ import {
   UploadInstructions_UploadStrategy,
   UploadResponseSchema,
 } from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
-import { toServiceError } from "../rpc/to-status.js";
+import { toServiceError, toStatus } from "../rpc/to-status.js";
 import type { DebuginfoUpload } from "./debuginfo/upload-writer.js";
 import {
   buildIdTypeFromWire,
@@ -30,14 +30,21 @@ import type { IngestDeps } from "./ingest-deps.js";
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
 
 /** Runs `work` and answers the unary call with its result or the mapped error. */
-function unary<Req>(work: (request: Req, projectId: string) => Promise<unknown>): Unary<Req> {
+function unary<Req>(
+  deps: IngestDeps,
+  method: string,
+  work: (request: Req, projectId: string) => Promise<unknown>,
+): Unary<Req> {
   return (call, callback) => {
     const { projectId } = authContextOf(call);
     Promise.resolve()
       .then(() => work(call.request, projectId))
       .then(
         (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error)),
+        (error: unknown) => {
+          deps.onRejected?.(method, toStatus(error).reason);
+          callback(toServiceError(error));
+        },
       );
   };
 }
@@ -50,19 +57,23 @@ function unary<Req>(work: (request: Req, projectId: string) => Promise<unknown>)
 export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementation {
   const store = deps.debuginfo;
   return {
-    shouldInitiateUpload: unary<ShouldInitiateUploadRequest>(async (r, projectId) => {
-      const decision = await store.shouldInitiateUpload({
-        projectId,
-        buildId: r.buildId,
-        hash: r.hash,
-        force: r.force,
-        type: debuginfoTypeFromWire(r.type),
-        buildIdType: buildIdTypeFromWire(r.buildIdType),
-      });
-      return create(ShouldInitiateUploadResponseSchema, decision);
-    }),
+    shouldInitiateUpload: unary<ShouldInitiateUploadRequest>(
+      deps,
+      "ShouldInitiateUpload",
+      async (r, projectId) => {
+        const decision = await store.shouldInitiateUpload({
+          projectId,
+          buildId: r.buildId,
+          hash: r.hash,
+          force: r.force,
+          type: debuginfoTypeFromWire(r.type),
+          buildIdType: buildIdTypeFromWire(r.buildIdType),
+        });
+        return create(ShouldInitiateUploadResponseSchema, decision);
+      },
+    ),
 
-    initiateUpload: unary<InitiateUploadRequest>(async (r, projectId) => {
+    initiateUpload: unary<InitiateUploadRequest>(deps, "InitiateUpload", async (r, projectId) => {
       const instructions = await store.initiateUpload({
         projectId,
         buildId: r.buildId,
@@ -82,7 +93,7 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
       });
     }),
 
-    markUploadFinished: unary<MarkUploadFinishedRequest>(async (r, projectId) => {
+    markUploadFinished: unary<MarkUploadFinishedRequest>(deps, "MarkUploadFinished", async (r, projectId) => {
       await store.markUploadFinished({
         projectId,
         buildId: r.buildId,
@@ -127,11 +138,15 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
         if (!upload)
           throw invalidArgument("The Upload stream ended before the upload info.", "upload_info_missing");
         const { size } = await upload.finish();
+        deps.onUpload?.("ok", size);
         return create(UploadResponseSchema, { buildId, size: BigInt(size) });
       })().then(
         (response) => callback(null, response),
         async (error: unknown) => {
           await upload?.abort().catch(() => {});
+          const status = toStatus(error);
+          deps.onUpload?.(status.cause === undefined ? "rejected" : "failed", 0);
+          deps.onRejected?.("Upload", status.reason);
           callback(toServiceError(error));
         },
       );

@@ -12,4 +12,8 @@ export interface IngestDeps {
   now: () => number;
   /** Bound on the whole bidi Write exchange, as Parca's server does (5 s). */
   writeExchangeTimeoutMs: number;
+  /** A call refused after auth: its method and the reason slug (a metric label). */
+  onRejected?: (method: string, reason: string) => void;
+  /** A finished debuginfo upload: `ok` with its size, `rejected` (client error) or `failed`. */
+  onUpload?: (result: "ok" | "rejected" | "failed", bytes: number) => void;
 }

@@ -13,7 +13,7 @@ import {
   WriteRawResponseSchema,
 } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import type { Received } from "../rpc/service-definition.js";
-import { toServiceError } from "../rpc/to-status.js";
+import { toServiceError, toStatus } from "../rpc/to-status.js";
 import { agentIdOf } from "./agent-registry.js";
 import { schemaVersion } from "./arrow/index.js";
 import type { IngestDeps } from "./ingest-deps.js";
@@ -61,6 +61,7 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
           },
           (error: unknown) => {
             track(call.getPeer(), auth.projectId, node, started, errorText(error));
+            deps.onRejected?.("WriteRaw", toStatus(error).reason);
             callback(toServiceError(error));
           },
         );
@@ -90,6 +91,7 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
           },
           (error: unknown) => {
             track(call.getPeer(), auth.projectId, undefined, started, errorText(error));
+            deps.onRejected?.("WriteArrow", toStatus(error).reason);
             callback(toServiceError(error));
           },
         );
@@ -100,7 +102,10 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
       const auth = authContextOf(call);
       handleWriteExchange(call, auth, deps).then(
         () => track(call.getPeer(), auth.projectId, undefined, started),
-        (error: unknown) => track(call.getPeer(), auth.projectId, undefined, started, errorText(error)),
+        (error: unknown) => {
+          track(call.getPeer(), auth.projectId, undefined, started, errorText(error));
+          deps.onRejected?.("Write", toStatus(error).reason);
+        },
       );
     },
   };

@@ -21,6 +21,8 @@ export interface GatewayProcess {
   target: string;
   /** The admin API listener. */
   adminTarget: string;
+  /** The HTTP listener: `http://127.0.0.1:<port>`. */
+  httpUrl: string;
   /** Every line the process wrote to stdout and stderr so far. */
   lines: string[];
   /** Sends a signal and resolves with the exit code (or the signal's name). */
@@ -52,6 +54,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
     child.once("exit", (code, signal) => done(code ?? signal ?? "unknown")),
   );
   let adminTarget = "";
+  let httpUrl = "";
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), 20_000);
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -61,6 +64,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
         if (match && line.includes("profgate is listening")) {
           clearTimeout(timer);
           adminTarget = /"adminAddress":"([^"]*)"/.exec(line)?.[1] ?? "";
+          httpUrl = `http://${/"httpAddress":"([^"]*)"/.exec(line)?.[1] ?? ""}`;
           resolvePort(Number(match[1]));
         }
       });
@@ -75,6 +79,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
     port,
     target: `127.0.0.1:${port}`,
     adminTarget,
+    httpUrl,
     lines,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -1,0 +1,197 @@
+import {
+  type Metadata,
+  ResponderBuilder,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  ServerListenerBuilder,
+  type ServerMethodDefinition,
+  status,
+} from "@grpc/grpc-js";
+import { type GrpcType, grpcCodeName, grpcTypeOf } from "./metric-labels.js";
+import type { GrpcServerMetrics } from "./metrics.js";
+
+/** What is known about a call once it has ended, for the one log line per call. */
+export interface CallEndInfo {
+  /** `/package.Service/Method` */
+  path: string;
+  service: string;
+  method: string;
+  type: GrpcType;
+  /** The final status code; CANCELLED when the client went away first. */
+  code: status;
+  /** The status details sent to the client (safe to log: they never hold a secret). */
+  details: string;
+  durationSeconds: number;
+  peer: string;
+  messagesReceived: number;
+  messagesSent: number;
+  /** Request bytes, counted for messages that are Buffers or carry their `raw` bytes; else 0. */
+  bytesReceived: number;
+  /** The request metadata, to look up the call's auth context; never log its values. */
+  metadata: Metadata | undefined;
+}
+
+export interface GrpcMetricsInterceptorOptions {
+  /** Called once per call when it ends. Must not throw: it runs on the call's way out. */
+  onCallEnd?: (info: CallEndInfo) => void;
+}
+
+/** The label children of one method, resolved once: the hot path only increments. */
+interface MethodMetrics {
+  path: string;
+  service: string;
+  method: string;
+  type: GrpcType;
+  started: { inc(): void };
+  received: { inc(): void };
+  sent: { inc(): void };
+  handling: { observe(value: number): void };
+  /** `handled` children by status code, resolved on first use. */
+  handled: Array<{ inc(): void } | undefined>;
+  labels: { grpc_type: GrpcType; grpc_service: string; grpc_method: string };
+}
+
+function resolveMethod(metrics: GrpcServerMetrics, definition: ServerMethodDefinition<unknown, unknown>) {
+  const { path } = definition;
+  const slash = path.lastIndexOf("/");
+  const service = slash > 0 ? path.slice(1, slash) : "unknown";
+  const method = slash >= 0 ? path.slice(slash + 1) : path;
+  const type = grpcTypeOf(definition);
+  const labels = { grpc_type: type, grpc_service: service, grpc_method: method };
+  return {
+    path,
+    service,
+    method,
+    type,
+    labels,
+    started: metrics.started.labels(labels),
+    received: metrics.msgReceived.labels(labels),
+    sent: metrics.msgSent.labels(labels),
+    handling: metrics.handlingSeconds.labels(labels),
+    handled: [],
+  } satisfies MethodMetrics;
+}
+
+function sizeOf(message: unknown): number {
+  if (Buffer.isBuffer(message)) return message.length;
+  const raw = (message as { raw?: unknown } | null)?.raw;
+  return Buffer.isBuffer(raw) ? raw.length : 0;
+}
+
+/**
+ * A client whose deadline passes cancels the stream, and that cancel can arrive before the
+ * server's own deadline timer fires: the server's deadline started when the headers arrived,
+ * later than the client's. A cancel this close to the deadline is the deadline passing.
+ */
+const DEADLINE_SLACK_MS = 100;
+
+function deadlinePassed(call: ServerInterceptingCallInterface): boolean {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) && at <= Date.now() + DEADLINE_SLACK_MS;
+}
+
+/**
+ * The server interceptor that records go-grpc-prometheus's server metrics for every call:
+ * started when the call arrives, each message received and sent, and handled (with its code)
+ * plus handling seconds exactly once when the call ends. Put it first in the server's
+ * interceptor list: it then sits next to the transport and sees every call, including calls a
+ * later interceptor refuses. A call the client cancels ends as CANCELLED; one that outlives
+ * its deadline (or is cancelled within 100 ms of it) as DEADLINE_EXCEEDED. grpc-js first
+ * shows a client's cancel to the handler as a half-close, so a handler that answers a
+ * half-close at once, before the cancel arrives, is recorded with the code it sent (as
+ * go-grpc-prometheus records a handler's returned code).
+ */
+export function grpcMetricsInterceptor(
+  metrics: GrpcServerMetrics,
+  options: GrpcMetricsInterceptorOptions = {},
+): ServerInterceptor {
+  const methods = new Map<string, MethodMetrics>();
+  const { onCallEnd } = options;
+
+  return (definition, next) => {
+    let m = methods.get(definition.path);
+    if (m === undefined) {
+      m = resolveMethod(metrics, definition);
+      methods.set(definition.path, m);
+    }
+    const method = m;
+    method.started.inc();
+    const startedAt = performance.now();
+    // Read now: once the client is gone, grpc-js may no longer know its address.
+    const peer = onCallEnd ? next.getPeer() : "";
+    let metadata: Metadata | undefined;
+    let received = 0;
+    let sent = 0;
+    let bytes = 0;
+    let ended = false;
+
+    const end = (code: status, details: string) => {
+      if (ended) return;
+      ended = true;
+      const seconds = (performance.now() - startedAt) / 1000;
+      let handled = method.handled[code];
+      if (handled === undefined) {
+        handled = metrics.handled.labels({ ...method.labels, grpc_code: grpcCodeName(code) });
+        method.handled[code] = handled;
+      }
+      handled.inc();
+      method.handling.observe(seconds);
+      if (!onCallEnd) return;
+      try {
+        onCallEnd({
+          path: method.path,
+          service: method.service,
+          method: method.method,
+          type: method.type,
+          code,
+          details,
+          durationSeconds: seconds,
+          peer,
+          messagesReceived: received,
+          messagesSent: sent,
+          bytesReceived: bytes,
+          metadata,
+        });
+      } catch (error) {
+        // A logging hook must never change how a call ends; surface the bug without crashing.
+        process.emitWarning(`onCallEnd threw: ${String(error)}`);
+      }
+    };
+
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((value, proceed) => {
+        metadata = value;
+        proceed(value);
+      })
+      .withOnReceiveMessage((message, proceed) => {
+        received++;
+        bytes += sizeOf(message);
+        method.received.inc();
+        proceed(message);
+      })
+      // grpc-js also cancels after every status it sent; such a call has already ended.
+      .withOnCancel(() => {
+        if (ended) return;
+        if (deadlinePassed(next)) end(status.DEADLINE_EXCEEDED, "Deadline exceeded");
+        else end(status.CANCELLED, "Cancelled by the client");
+      })
+      .build();
+
+    const responder = new ResponderBuilder()
+      .withStart((proceed) => proceed(listener))
+      .withSendMessage((message, proceed) => {
+        sent++;
+        method.sent.inc();
+        proceed(message);
+      })
+      .withSendStatus((value, proceed) => {
+        end(value.code, value.details ?? "");
+        proceed(value);
+      })
+      .build();
+
+    return new ServerInterceptingCall(next, responder);
+  };
+}

@@ -1,0 +1,49 @@
+import { Server, type ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
+import { formatHostPort, type HostPort } from "../config/flag-spec.js";
+
+/** A grpc-js server with profgate's limits and interceptors (the first runs first). */
+export function createGrpcServer(options: {
+  interceptors: ServerInterceptor[];
+  maxReceiveBytes?: number;
+  /** Connections older than this are closed after a grace period, so they rebalance; 0: never. */
+  maxConnectionAgeMs?: number;
+}): Server {
+  return new Server({
+    ...(options.maxReceiveBytes ? { "grpc.max_receive_message_length": options.maxReceiveBytes } : {}),
+    ...(options.maxConnectionAgeMs
+      ? {
+          "grpc.max_connection_age_ms": options.maxConnectionAgeMs,
+          "grpc.max_connection_age_grace_ms": 30_000,
+        }
+      : {}),
+    interceptors: options.interceptors,
+  });
+}
+
+/** Listens on `address` (port 0 picks one) and resolves with the address actually bound. */
+export function bindServer(
+  server: Server,
+  address: HostPort,
+  credentials: ServerCredentials,
+): Promise<HostPort> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(formatHostPort(address), credentials, (error, port) =>
+      error ? reject(error) : resolve({ host: address.host, port }),
+    ),
+  );
+}
+
+/**
+ * Stops accepting calls and waits for those in flight; after `graceMs`, cuts off what is left.
+ * Resolves `forced` when it had to.
+ */
+export async function stopServers(servers: Server[], graceMs: number): Promise<{ forced: boolean }> {
+  let forced = false;
+  const timer = setTimeout(() => {
+    forced = true;
+    for (const server of servers) server.forceShutdown();
+  }, graceMs);
+  await Promise.all(servers.map((server) => new Promise<void>((done) => server.tryShutdown(() => done()))));
+  clearTimeout(timer);
+  return { forced };
+}

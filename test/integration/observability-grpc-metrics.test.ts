@@ -1,0 +1,247 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  type Client,
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  Server,
+  ServerCredentials,
+  ServerInterceptingCall,
+  type ServerDuplexStream,
+  type ServerInterceptor,
+  ServerListenerBuilder,
+  type ServerUnaryCall,
+  type ServiceError,
+  type sendUnaryData,
+  status,
+} from "@grpc/grpc-js";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ProfileStoreService,
+  type WriteRequest,
+} from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import {
+  type ReportPanicRequest,
+  ReportPanicRequestSchema,
+  TelemetryService,
+} from "../../src/gen/parca/telemetry/v1alpha1/telemetry_pb.js";
+import { callLogger } from "../../src/observability/call-log.js";
+import {
+  type CallEndInfo,
+  grpcMetricsInterceptor,
+} from "../../src/observability/grpc-metrics-interceptor.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { createMetrics } from "../../src/observability/metrics.js";
+import { type Received, serviceDefinition } from "../../src/rpc/service-definition.js";
+
+const TOKEN = `psc_v1_${"cd".repeat(32)}`;
+const PANIC = "/parca.telemetry.v1alpha1.TelemetryService/ReportPanic";
+
+/** `name{labels} value` lines of a scrape, as a lookup by name and a subset of labels. */
+function parseScrape(text: string) {
+  const samples: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+      labels[key!] = value!;
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return (name: string, labels: Record<string, string> = {}) =>
+    samples
+      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** Stands in for the auth interceptor: refuses calls marked `x-refuse` before reading anything. */
+function gate(contexts: WeakMap<Metadata, { organizationId: string }>): ServerInterceptor {
+  return (_method, next) => {
+    let call: ServerInterceptingCall | undefined;
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, proceed) => {
+        if (metadata.get("x-refuse").length > 0) {
+          call?.sendStatus({ code: status.UNAUTHENTICATED, details: "refused" });
+          return;
+        }
+        contexts.set(metadata, { organizationId: "org-1" });
+        proceed(metadata);
+      })
+      .build();
+    call = new ServerInterceptingCall(next, { start: (proceed) => proceed(listener) });
+    return call;
+  };
+}
+
+type Stream = NodeJS.ReadWriteStream & { write(m: unknown): boolean; cancel(): void };
+
+describe("the gRPC metrics interceptor on a real server", () => {
+  const registry = new Registry();
+  const metrics = createMetrics(registry, { perProject: false });
+  const ended: CallEndInfo[] = [];
+  const logLines: string[] = [];
+  const contexts = new WeakMap<Metadata, { organizationId: string }>();
+  const logCall = callLogger({
+    log: createLogger("info", { write: (line: string) => logLines.push(line) }),
+    contextOf: (m) => {
+      const c = contexts.get(m);
+      return c && { ...c, projectId: "", serviceAccountId: "sa-1", tokenId: "tok-1" };
+    },
+  });
+  const server = new Server({
+    interceptors: [
+      grpcMetricsInterceptor(metrics.grpc, {
+        onCallEnd: (info) => {
+          ended.push(info);
+          logCall(info);
+        },
+      }),
+      gate(contexts),
+    ],
+  });
+  let telemetry: Client & Record<string, (...args: unknown[]) => unknown>;
+  let profiles: Client & Record<string, (metadata?: Metadata, options?: object) => Stream>;
+
+  beforeAll(async () => {
+    server.addService(serviceDefinition(TelemetryService, { keepRaw: true }), {
+      reportPanic(
+        call: ServerUnaryCall<Received<ReportPanicRequest>, unknown>,
+        callback: sendUnaryData<unknown>,
+      ) {
+        if (call.request.message.stderr === "fail")
+          callback({ code: status.INVALID_ARGUMENT, details: "bad" });
+        else callback(null, {});
+      },
+    });
+    server.addService(serviceDefinition(ProfileStoreService), {
+      // Echoes each record and ends the call itself after "last", as the Write exchange does
+      // after the locations record; "hang" it never answers.
+      write(call: ServerDuplexStream<WriteRequest, unknown>) {
+        call.on("data", (m: WriteRequest) => {
+          const text = Buffer.from(m.record).toString();
+          if (text !== "hang") call.write({ record: m.record });
+          if (text === "last") call.end();
+        });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const target = `127.0.0.1:${port}`;
+    const Telemetry = makeGenericClientConstructor(serviceDefinition(TelemetryService), "Telemetry");
+    const Profiles = makeGenericClientConstructor(serviceDefinition(ProfileStoreService), "ProfileStore");
+    telemetry = new Telemetry(target, credentials.createInsecure()) as typeof telemetry;
+    profiles = new Profiles(target, credentials.createInsecure()) as typeof profiles;
+  });
+
+  afterAll(async () => {
+    telemetry?.close();
+    profiles?.close();
+    await new Promise<void>((done) => server.tryShutdown(() => done()));
+  });
+
+  function reportPanic(stderr: string, metadata = new Metadata()): Promise<number> {
+    return new Promise((resolve) =>
+      telemetry["reportPanic"]!({ stderr }, metadata, (error: ServiceError | null) =>
+        resolve(error ? error.code : status.OK),
+      ),
+    );
+  }
+
+  /** Waits until the server has ended `count` calls (a cancel reaches it after the client moved on). */
+  async function serverEnded(count: number): Promise<void> {
+    for (let i = 0; i < 200 && ended.length < count; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(ended).toHaveLength(count);
+  }
+
+  it("counts unary calls: OK, a handler error, and a call refused by a later interceptor", async () => {
+    const refused = new Metadata();
+    refused.set("x-refuse", "yes");
+    refused.set("authorization", `Bearer ${TOKEN}`);
+    expect(await reportPanic("one")).toBe(status.OK);
+    expect(await reportPanic("two")).toBe(status.OK);
+    expect(await reportPanic("fail")).toBe(status.INVALID_ARGUMENT);
+    expect(await reportPanic("three", refused)).toBe(status.UNAUTHENTICATED);
+    await serverEnded(4);
+
+    const scrape = parseScrape(await registry.metrics());
+    const labels = {
+      grpc_type: "unary",
+      grpc_service: "parca.telemetry.v1alpha1.TelemetryService",
+      grpc_method: "ReportPanic",
+    };
+    expect(scrape("grpc_server_started_total", labels)).toBe(4);
+    expect(scrape("grpc_server_handled_total", { ...labels, grpc_code: "OK" })).toBe(2);
+    expect(scrape("grpc_server_handled_total", { ...labels, grpc_code: "INVALID_ARGUMENT" })).toBe(1);
+    expect(scrape("grpc_server_handled_total", { ...labels, grpc_code: "UNAUTHENTICATED" })).toBe(1);
+    expect(scrape("grpc_server_handled_total", labels)).toBe(4);
+    // The refused call's message is never read.
+    expect(scrape("grpc_server_msg_received_total", labels)).toBe(3);
+    expect(scrape("grpc_server_msg_sent_total", labels)).toBe(2);
+    expect(scrape("grpc_server_handling_seconds_count", labels)).toBe(4);
+
+    const first = ended[0]!;
+    expect(first).toMatchObject({ path: PANIC, method: "ReportPanic", type: "unary", code: status.OK });
+    const bytes = toBinary(
+      ReportPanicRequestSchema,
+      create(ReportPanicRequestSchema, { stderr: "one" }),
+    ).length;
+    expect(first.bytesReceived).toBe(bytes);
+    expect(first.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(ended[3]).toMatchObject({ code: status.UNAUTHENTICATED, details: "refused", bytesReceived: 0 });
+  });
+
+  it("writes one log line per call, with the caller when known and never the token", () => {
+    const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l["code"])).toEqual(["OK", "OK", "INVALID_ARGUMENT", "UNAUTHENTICATED"]);
+    expect(lines[0]).toMatchObject({ method: PANIC, organizationId: "org-1", tokenId: "tok-1" });
+    expect(lines[3]).not.toHaveProperty("organizationId");
+    expect(logLines.join("\n")).not.toContain(TOKEN);
+  });
+
+  it("counts every message of a bidi stream, and ends a cancelled one as CANCELLED", async () => {
+    const before = ended.length;
+    const labels = { grpc_type: "bidi_stream", grpc_method: "Write" };
+
+    const full = profiles["write"]!();
+    const echoes: unknown[] = [];
+    full.on("data", (m) => echoes.push(m));
+    const done = new Promise((resolve) => full.on("status", resolve));
+    full.write({ record: Buffer.from("a") });
+    full.write({ record: Buffer.from("last") });
+    await done;
+    expect(echoes).toHaveLength(2);
+
+    const cancelled = profiles["write"]!();
+    cancelled.on("error", () => {});
+    cancelled.write({ record: Buffer.from("c") });
+    await new Promise((resolve) => cancelled.once("data", resolve));
+    cancelled.cancel();
+    await serverEnded(before + 2);
+
+    const scrape = parseScrape(await registry.metrics());
+    expect(scrape("grpc_server_started_total", labels)).toBe(2);
+    expect(scrape("grpc_server_handled_total", { ...labels, grpc_code: "OK" })).toBe(1);
+    expect(scrape("grpc_server_handled_total", { ...labels, grpc_code: "CANCELLED" })).toBe(1);
+    expect(scrape("grpc_server_msg_received_total", labels)).toBe(3);
+    expect(scrape("grpc_server_msg_sent_total", labels)).toBe(3);
+    expect(ended.at(-1)).toMatchObject({ type: "bidi_stream", code: status.CANCELLED, messagesReceived: 1 });
+  });
+
+  it("ends a stream that outlives its deadline as DEADLINE_EXCEEDED", async () => {
+    const before = ended.length;
+    const stream = profiles["write"]!(new Metadata(), { deadline: Date.now() + 200 });
+    const code = new Promise<number>((resolve) => stream.on("error", (e: ServiceError) => resolve(e.code)));
+    stream.write({ record: Buffer.from("hang") });
+    expect(await code).toBe(status.DEADLINE_EXCEEDED);
+    await serverEnded(before + 1);
+    const scrape = parseScrape(await registry.metrics());
+    expect(
+      scrape("grpc_server_handled_total", { grpc_method: "Write", grpc_code: "DEADLINE_EXCEEDED" }),
+    ).toBe(1);
+    expect(scrape("grpc_server_handled_total", { grpc_method: "Write", grpc_code: "CANCELLED" })).toBe(1);
+  });
+});
