@@ -1,4 +1,5 @@
-import { ConfigError, flagHelp, loadFlags } from "../config/load-flags.js";
+import { readConfigFile } from "../config/config-file.js";
+import { ConfigError, flagHelp, loadFlags, peekFlag } from "../config/load-flags.js";
 import { SERVE_FLAGS } from "../config/serve-flags.js";
 import { startGateway } from "../main.js";
 import { createLogger } from "../observability/logger.js";
@@ -14,7 +15,9 @@ export async function runServe(args: string[]): Promise<void> {
   }
   let config: ReturnType<typeof loadFlags<typeof SERVE_FLAGS>>;
   try {
-    config = loadFlags(SERVE_FLAGS, args, process.env);
+    const configFile = peekFlag("config", args, process.env);
+    const file = configFile ? { values: await readConfigFile(configFile, SERVE_FLAGS), fileName: configFile } : undefined;
+    config = loadFlags(SERVE_FLAGS, args, process.env, file);
   } catch (error) {
     if (error instanceof ConfigError) return fail(error.message, 2);
     throw error;

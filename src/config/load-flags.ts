@@ -12,13 +12,15 @@ type Values<S extends Record<string, FlagSpec>> = {
 
 /**
  * Resolves every flag of `specs` from, in order of precedence: the command line, the
- * environment (`PROFGATE_<FLAG>`), the default. Each value is parsed once; the first invalid
- * one throws a ConfigError naming it. The result is frozen.
+ * environment (`PROFGATE_<FLAG>`), the config file (`file`, keyed by flag name, with `fileName`
+ * for messages), the default. Each value is parsed once; the first invalid one throws a
+ * ConfigError naming where it came from. The result is frozen.
  */
 export function loadFlags<S extends Record<string, FlagSpec>>(
   specs: S,
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
+  file: { values: Readonly<Record<string, string>>; fileName: string } = { values: {}, fileName: "" },
 ): Readonly<Values<S>> {
   const byName = new Map(Object.entries(specs).map(([key, spec]) => [spec.name, { key, spec }]));
   let parsed: ReturnType<typeof parseArgs>;
@@ -44,7 +46,8 @@ export function loadFlags<S extends Record<string, FlagSpec>>(
   const result: Record<string, unknown> = {};
   for (const [name, { key, spec }] of byName) {
     const fromArgs = parsed.values[name];
-    const raw = fromArgs !== undefined ? String(fromArgs) : (env[envName(name)] ?? spec.default);
+    const fromFile = file.values[name];
+    const raw = fromArgs !== undefined ? String(fromArgs) : (env[envName(name)] ?? fromFile ?? spec.default);
     if (raw === undefined) {
       result[key] = undefined;
       continue;
@@ -57,11 +60,23 @@ export function loadFlags<S extends Record<string, FlagSpec>>(
           ? `--${name}`
           : env[envName(name)] !== undefined
             ? envName(name)
-            : `--${name} default`;
+            : fromFile !== undefined
+              ? `${name} in ${file.fileName}`
+              : `--${name} default`;
       throw new ConfigError(`Invalid ${source}=${JSON.stringify(raw)}: ${(error as Error).message}.`);
     }
   }
   return Object.freeze(result) as Readonly<Values<S>>;
+}
+
+/** The value of one flag straight from the command line or the environment, before full parsing. */
+export function peekFlag(name: string, argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === `--${name}`) return argv[i + 1];
+    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
+  }
+  return env[envName(name)];
 }
 
 /** The `--help` text: every flag with its variable, default and description. */

@@ -37,6 +37,12 @@ const text = (raw: string) => {
 
 /** Every flag of `profgate serve`. Add a setting here and it gets a variable and help text. */
 export const SERVE_FLAGS = {
+  config: {
+    name: "config",
+    description:
+      "A YAML file of settings keyed by flag name (grpc-address: 0.0.0.0:7070). Precedence: flag, then environment, then file, then default.",
+    parse: text,
+  },
   grpcAddress: {
     name: "grpc-address",
     description: "Where agents connect: the gRPC ingestion listener (Parca's port is 7070).",
