@@ -165,6 +165,24 @@ export class AgentClient {
     return this.unary(this.agentsClient, "agents", {}) as Promise<AgentsResponse>;
   }
 
+  /**
+   * Sends `request` (an already serialized request message) to the unary method `path` as is,
+   * byte for byte, and resolves with the serialized response: for replaying recorded traffic.
+   */
+  unaryRaw(path: string, request: Uint8Array, options: CallOptions = {}): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.profiles.makeUnaryRequest(
+        path,
+        (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        (bytes: Buffer) => bytes,
+        request,
+        this.metadata(),
+        options,
+        (error, response) => (error ? reject(error) : resolve(response as Buffer)),
+      );
+    });
+  }
+
   close(): void {
     for (const client of [this.agentsClient, this.debuginfo, this.telemetry, this.profiles]) client.close();
   }

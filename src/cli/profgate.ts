@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { runIam } from "./iam/iam-command.js";
+import { runLoadgen } from "./loadgen-command.js";
+import { runReplay } from "./replay-command.js";
 import { runServe } from "./serve-command.js";
 import { runSpool } from "./spool-command.js";
 import { fail, type Command } from "./command.js";
@@ -7,6 +9,8 @@ import { fail, type Command } from "./command.js";
 const COMMANDS: Record<string, Command> = {
   serve: runServe,
   iam: runIam,
+  loadgen: runLoadgen,
+  replay: runReplay,
   spool: runSpool,
 };
 
@@ -16,6 +20,8 @@ Usage:
   profgate serve [flags]          run the gateway (profgate serve --help lists every flag)
   profgate iam <resource> <verb>  manage organizations, projects, service accounts, role bindings,
                                   tokens and the audit trail (profgate iam --help)
+  profgate loadgen [flags]        simulate a fleet of agents against a gateway (profgate loadgen --help)
+  profgate replay [flags]         replay a gateway's recorded traffic (profgate replay --help)
   profgate spool ls [--project ID] [--data-dir DIR]
                                   what arrived in the local sink, per project
 `;

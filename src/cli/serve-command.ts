@@ -16,7 +16,9 @@ export async function runServe(args: string[]): Promise<void> {
   let config: ReturnType<typeof loadFlags<typeof SERVE_FLAGS>>;
   try {
     const configFile = peekFlag("config", args, process.env);
-    const file = configFile ? { values: await readConfigFile(configFile, SERVE_FLAGS), fileName: configFile } : undefined;
+    const file = configFile
+      ? { values: await readConfigFile(configFile, SERVE_FLAGS), fileName: configFile }
+      : undefined;
     config = loadFlags(SERVE_FLAGS, args, process.env, file);
   } catch (error) {
     if (error instanceof ConfigError) return fail(error.message, 2);

@@ -43,6 +43,8 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
       "127.0.0.1:0",
       "--admin-address",
       "127.0.0.1:0",
+      "--http-address",
+      "127.0.0.1:0",
       "--data-dir",
       dataDir,
       ...extraArgs,

@@ -1,0 +1,57 @@
+import { parseArgs } from "node:util";
+import { parseDuration } from "../config/flag-spec.js";
+import { invalidArgument } from "../errors.js";
+import { formatSnapshot } from "../loadgen/call-stats.js";
+import { replay } from "../loadgen/replay.js";
+import { channelFor, readToken, TARGET_FLAGS } from "./target-options.js";
+
+const USAGE = `Usage: profgate replay --from DATA_DIR --target HOST:PORT --token-file FILE [flags]
+
+Replays what a gateway recorded in its local sink: per-project order kept, payloads byte for byte.
+  --speed 1|N|max       original timing, N times faster, or as fast as possible (default 1)
+  --project-map OLD=NEW,...   send a recorded project's records to another project id
+  --tls, --tls-ca-file FILE, --tls-server-name NAME, --timeout D, --report-interval D, -o table|json
+`;
+
+/** `profgate replay`: recorded agent traffic, again, against another (or the same) gateway. */
+export async function runReplay(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...TARGET_FLAGS,
+      from: { type: "string" },
+      speed: { type: "string", default: "1" },
+      "project-map": { type: "string", default: "" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (!values.from)
+    throw invalidArgument("Pass --from DATA_DIR, the data dir of the gateway that recorded the traffic.");
+  if (!values["token-file"]) throw invalidArgument("Pass --token-file FILE: the token to replay with.");
+  const speed = values.speed === "max" ? "max" : Number(values.speed);
+  if (speed !== "max" && !(speed > 0)) throw invalidArgument("--speed must be a number above 0, or max.");
+  const projectMap = new Map<string, string>();
+  for (const pair of values["project-map"].split(",").filter((p) => p !== "")) {
+    const [from, to] = pair.split("=");
+    if (!from || !to)
+      throw invalidArgument(`--project-map takes OLD=NEW pairs, not ${JSON.stringify(pair)}.`);
+    projectMap.set(from.toLowerCase(), to);
+  }
+  const json = values.output === "json";
+  const result = await replay({
+    from: values.from,
+    ...channelFor(values),
+    token: readToken(values["token-file"]),
+    projectMap,
+    speed,
+    timeoutMs: parseDuration(values.timeout),
+    reportEveryMs: parseDuration(values["report-interval"]),
+    onReport: (s) => (json ? process.stderr : process.stdout).write(`${formatSnapshot("interval:", s)}\n`),
+  });
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else process.stdout.write(`${formatSnapshot(`total (${result.projects} projects):`, result)}\n`);
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import { parseHostPort } from "../config/flag-spec.js";
+import { invalidArgument } from "../errors.js";
+import { isWellFormedToken } from "../token/token.js";
+
+/** Flags every traffic command shares, for `parseArgs`. */
+export const TARGET_FLAGS = {
+  target: { type: "string", default: "127.0.0.1:7070" },
+  tls: { type: "boolean", default: false },
+  "tls-ca-file": { type: "string" },
+  "tls-server-name": { type: "string" },
+  "token-file": { type: "string" },
+  timeout: { type: "string", default: "30s" },
+  "report-interval": { type: "string", default: "5s" },
+  output: { type: "string", short: "o", default: "table" },
+} as const;
+
+/** Where to send traffic and how: plaintext h2c, or TLS with an optional CA and server name. */
+export function channelFor(values: {
+  target?: string;
+  tls?: boolean;
+  "tls-ca-file"?: string;
+  "tls-server-name"?: string;
+}): { target: string; channel: ChannelCredentials; channelOptions: Record<string, unknown> } {
+  const target = values.target ?? "127.0.0.1:7070";
+  try {
+    parseHostPort(target);
+  } catch {
+    throw invalidArgument(`--target must be host:port, not ${JSON.stringify(target)}.`);
+  }
+  const tls = values.tls || values["tls-ca-file"] !== undefined;
+  const serverName = values["tls-server-name"];
+  return {
+    target,
+    channel: tls
+      ? credentials.createSsl(values["tls-ca-file"] ? readFileSync(values["tls-ca-file"]) : null)
+      : credentials.createInsecure(),
+    channelOptions: serverName
+      ? { "grpc.ssl_target_name_override": serverName, "grpc.default_authority": serverName }
+      : {},
+  };
+}
+
+/** Reads and checks one token file. */
+export function readToken(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, "utf8").trim();
+  } catch (error) {
+    throw invalidArgument(
+      `Cannot read the token file ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}).`,
+    );
+  }
+  if (!isWellFormedToken(token))
+    throw invalidArgument(`The token file ${path} does not hold a psc_v1 token.`);
+  return token;
+}

@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, profgate } from "../support/cli.js";
+import {
+  type BootstrapFiles,
+  type GatewayProcess,
+  readBootstrap,
+  startGateway,
+} from "../support/gateway-process.js";
+import { metricValue, parseMetrics } from "../support/metrics-text.js";
+import { sinkRecords } from "../support/sink-contents.js";
+import { tempDir } from "../support/temp-dir.js";
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const json = (result: CliResult) => {
+  if (result.code !== 0) throw new Error(`exit ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+};
+
+describe("profgate loadgen and replay against running gateways", () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let source: GatewayProcess;
+  let target: GatewayProcess;
+  let sourceBoot: BootstrapFiles;
+  let targetBoot: BootstrapFiles;
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    source = await startGateway(join(dir.path, "source"));
+    target = await startGateway(join(dir.path, "target"));
+    sourceBoot = await readBootstrap(join(dir.path, "source"));
+    targetBoot = await readBootstrap(join(dir.path, "target"));
+  });
+  afterAll(async () => {
+    await source?.stop();
+    await target?.stop();
+    await dir?.remove();
+  });
+
+  it("reports the counts that the gateway's sink and metrics recorded", async () => {
+    const summary = json(
+      await profgate([
+        "loadgen",
+        "--target",
+        source.target,
+        "--token-file",
+        join(dir.path, "source", "agent.token"),
+        "--project",
+        sourceBoot.projectId,
+        "--agents",
+        "4",
+        "--rate",
+        "60",
+        "--duration",
+        "3s",
+        "--payload-bytes",
+        "8192",
+        "--mix",
+        "writearrow=60,write=20,writeraw=15,reportpanic=5",
+        "--report-interval",
+        "1s",
+        "-o",
+        "json",
+      ]),
+    );
+    expect(summary.calls).toBeGreaterThan(120);
+    expect(summary.codes).toEqual({ OK: summary.calls });
+    for (const key of ["p50", "p90", "p99", "p999"]) expect(summary.latencyMs[key]).toBeGreaterThan(0);
+
+    const records = await sinkRecords(join(dir.path, "source"), sourceBoot.projectId);
+    const byMethod: Record<string, number> = {};
+    for (const r of records) byMethod[r.method] = (byMethod[r.method] ?? 0) + 1;
+    expect(byMethod).toEqual(summary.okByMethod);
+
+    const samples = parseMetrics(await (await fetch(`${source.httpUrl}/metrics`)).text());
+    for (const [method, count] of Object.entries(summary.okByMethod as Record<string, number>)) {
+      expect(
+        metricValue(samples, "grpc_server_handled_total", { grpc_method: method, grpc_code: "OK" }),
+        method,
+      ).toBe(count);
+    }
+    const nodes = new Set(
+      records
+        .filter((r) => r.method === "WriteRaw")
+        .map((r) => /loadgen-node-\d+/.exec(Buffer.from(r.payloads[0]!).toString("latin1"))?.[0]),
+    );
+    expect(nodes.size).toBe(4);
+  });
+
+  it("replays the recorded session byte for byte, in order, with substituted credentials", async () => {
+    const recorded = await sinkRecords(join(dir.path, "source"), sourceBoot.projectId);
+    const summary = json(
+      await profgate([
+        "replay",
+        "--from",
+        join(dir.path, "source"),
+        "--target",
+        target.target,
+        "--token-file",
+        join(dir.path, "target", "agent.token"),
+        "--project-map",
+        `${sourceBoot.projectId}=${targetBoot.projectId}`,
+        "--speed",
+        "max",
+        "-o",
+        "json",
+      ]),
+    );
+    expect(summary.codes).toEqual({ OK: recorded.length });
+    const replayed = await sinkRecords(join(dir.path, "target"), targetBoot.projectId);
+    expect(replayed.map((r) => r.method)).toEqual(recorded.map((r) => r.method));
+    expect(replayed.map((r) => r.payloads.map(sha))).toEqual(recorded.map((r) => r.payloads.map(sha)));
+    expect(new Set(replayed.map((r) => r.serviceAccountId))).toEqual(
+      new Set([targetBoot.agentServiceAccountId]),
+    );
+  });
+
+  it("keeps the original timing, scaled by --speed", async () => {
+    const recorded = await sinkRecords(join(dir.path, "source"), sourceBoot.projectId);
+    const span = recorded[recorded.length - 1]!.receivedAt - recorded[0]!.receivedAt;
+    const started = Date.now();
+    const summary = json(
+      await profgate([
+        "replay",
+        "--from",
+        join(dir.path, "source"),
+        "--target",
+        target.target,
+        "--token-file",
+        join(dir.path, "target", "agent.token"),
+        "--project-map",
+        `${sourceBoot.projectId}=${targetBoot.projectId}`,
+        "--speed",
+        "2",
+        "-o",
+        "json",
+      ]),
+    );
+    expect(summary.codes.OK).toBe(recorded.length);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(span / 2 - 50);
+  });
+});
