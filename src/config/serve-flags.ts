@@ -1,5 +1,13 @@
 import type { LevelWithSilent } from "pino";
-import { type FlagSpec, parseBoolean, parseDuration, parseHostPort, parseOneOf } from "./flag-spec.js";
+import {
+  type FlagSpec,
+  parseBoolean,
+  parseBytes,
+  parseDuration,
+  parseHostPort,
+  parseOneOf,
+} from "./flag-spec.js";
+import { parseDialAddress, parseGrpcHeaders, parseReadableFile } from "../upstream/upstream-flag-parsers.js";
 
 function parseRedisUrl(raw: string): string {
   let url: URL;
@@ -160,6 +168,70 @@ export const SERVE_FLAGS = {
     name: "last-used-flush-interval",
     description:
       "How often tokens' last-used dates are written to the IAM store, in one batch, off the request path.",
+    default: "10s",
+    parse: parseDuration,
+  },
+  upstreamAddress: {
+    name: "upstream-address",
+    description:
+      "Forward every agent call to this Parca-compatible server (host:port) instead of storing locally.",
+    parse: parseDialAddress,
+  },
+  upstreamInsecure: {
+    name: "upstream-insecure",
+    description: "Talk plaintext (h2c) to the upstream instead of TLS.",
+    boolean: true,
+    default: "false",
+    parse: parseBoolean,
+  },
+  upstreamTlsCaFile: {
+    name: "upstream-tls-ca-file",
+    description: "PEM CA bundle the upstream's certificate must chain to (default: the system's roots).",
+    parse: parseReadableFile,
+  },
+  upstreamTlsServerName: {
+    name: "upstream-tls-server-name",
+    description: "The name the upstream's certificate must carry, when it differs from the address's host.",
+    parse: text,
+  },
+  upstreamBearerTokenFile: {
+    name: "upstream-bearer-token-file",
+    description:
+      "A file holding the gateway's own token for the upstream, sent as 'authorization: Bearer'; the agents' tokens never are.",
+    parse: parseReadableFile,
+  },
+  upstreamGrpcHeaders: {
+    name: "upstream-grpc-headers",
+    description:
+      "Metadata sent on every upstream call: key=value;key=value (projectID=<uuid> pins every call to one upstream project).",
+    parse: parseGrpcHeaders,
+  },
+  upstreamTimeout: {
+    name: "upstream-timeout",
+    description:
+      "Bound on each forwarded unary call and Write exchange; on expiry the agent gets UNAVAILABLE (uploads are not bounded).",
+    default: "30s",
+    parse: parseDuration,
+  },
+  spool: {
+    name: "spool",
+    description:
+      "Store and forward: when the upstream fails, acknowledge WriteRaw and WriteArrow once fsynced to <data-dir>/spool and deliver them later.",
+    boolean: true,
+    default: "false",
+    parse: parseBoolean,
+  },
+  spoolMaxBytes: {
+    name: "spool-max-bytes",
+    description:
+      "The most undelivered bytes the spool holds; beyond it writes get UNAVAILABLE, never dropped.",
+    default: "1GiB",
+    parse: parseBytes,
+  },
+  spoolMaxBackoff: {
+    name: "spool-max-backoff",
+    description:
+      "The longest wait between two delivery attempts of a spooled record while the upstream fails.",
     default: "10s",
     parse: parseDuration,
   },

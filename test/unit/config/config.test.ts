@@ -10,12 +10,20 @@ describe("configuration", () => {
   it("takes a flag over the environment over the file over the default", async () => {
     const dir = await tempDir();
     const file = join(dir.path, "profgate.yaml");
-    await writeFile(file, "log-level: warn\ndata-dir: /from/file\nshutdown-grace: 40s\nredis-cluster-nodes: [a:1, b:2]\n");
+    await writeFile(
+      file,
+      "log-level: warn\ndata-dir: /from/file\nshutdown-grace: 40s\nredis-cluster-nodes: [a:1, b:2]\n",
+    );
     const values = await readConfigFile(file, SERVE_FLAGS);
-    const config = loadFlags(SERVE_FLAGS, ["--log-level", "debug"], { PROFGATE_DATA_DIR: "/from/env" }, {
-      values,
-      fileName: file,
-    });
+    const config = loadFlags(
+      SERVE_FLAGS,
+      ["--log-level", "debug"],
+      { PROFGATE_DATA_DIR: "/from/env" },
+      {
+        values,
+        fileName: file,
+      },
+    );
     expect(config.logLevel).toBe("debug");
     expect(config.dataDir).toBe("/from/env");
     expect(config.shutdownGrace).toBe(40_000);
@@ -44,10 +52,15 @@ describe("configuration", () => {
 
   it("parses durations, sizes and addresses strictly", () => {
     expect(loadFlags(SERVE_FLAGS, ["--auth-stale-window", "1h30m"], {}).authStaleWindow).toBe(5_400_000);
-    expect(loadFlags(SERVE_FLAGS, ["--grpc-address", "[::]:7070"], {}).grpcAddress).toEqual({ host: "::", port: 7070 });
+    expect(loadFlags(SERVE_FLAGS, ["--grpc-address", "[::]:7070"], {}).grpcAddress).toEqual({
+      host: "::",
+      port: 7070,
+    });
     expect(() => loadFlags(SERVE_FLAGS, ["--grpc-address", "host:99999"], {})).toThrow(/--grpc-address/);
     expect(() => loadFlags(SERVE_FLAGS, ["--redis-url", "http://x:1"], {})).toThrow(/redis:\/\//);
     expect(loadFlags(SERVE_FLAGS, ["--metrics-per-project"], {}).metricsPerProject).toBe(true);
-    expect(loadFlags(SERVE_FLAGS, [], { PROFGATE_METRICS_PER_PROJECT: "false" }).metricsPerProject).toBe(false);
+    expect(loadFlags(SERVE_FLAGS, [], { PROFGATE_METRICS_PER_PROJECT: "false" }).metricsPerProject).toBe(
+      false,
+    );
   });
 });
