@@ -15,7 +15,7 @@ import { Health, type HealthCheckResponse } from "../../src/gen/grpc/health/v1/h
 import { ProfileStoreService } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { serviceDefinition } from "../../src/rpc/service-definition.js";
 import { createCa, issue } from "../support/certificates.js";
-import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
+import { readBootstrap, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import { tempDir } from "../support/temp-dir.js";
 
