@@ -30,6 +30,10 @@ import {
   type ListRoleBindingsRequest,
   ListServiceAccountsResponseSchema,
   ListServiceAccountTokensResponseSchema,
+  type SetAllowedCidrsRequest,
+  SetAllowedCidrsResponseSchema,
+  type SetProjectLimitsRequest,
+  SetProjectLimitsResponseSchema,
   type ListServiceAccountTokensRequest,
 } from "../gen/profgate/iam/v1/iam_pb.js";
 import type { Actor } from "../iam/actor.js";
@@ -86,6 +90,15 @@ export function adminHandlers(iam: IamService): UntypedServiceImplementation {
     listProjects: handle(async (actor) =>
       create(ListProjectsResponseSchema, { projects: (await iam.listProjects(actor)).map(toProto.project) }),
     ),
+    setProjectLimits: handle(async (actor, r: SetProjectLimitsRequest) => {
+      const limits =
+        r.bytesPerSecond > 0n
+          ? { bytesPerSecond: Number(r.bytesPerSecond), burstBytes: Number(r.burstBytes) }
+          : undefined;
+      return create(SetProjectLimitsResponseSchema, {
+        project: toProto.project(await iam.setProjectLimits(actor, r.id, limits)),
+      });
+    }),
     deleteProject: handle(async (actor, r: DeleteProjectRequest) => {
       await iam.deleteProject(actor, r.id);
       return create(DeleteProjectResponseSchema);
@@ -102,6 +115,14 @@ export function adminHandlers(iam: IamService): UntypedServiceImplementation {
           toProto.serviceAccount(a, tokenQuota),
         ),
         quota: iam.limits.serviceAccountsPerOrganization,
+      }),
+    ),
+    setAllowedCidrs: handle(async (actor, r: SetAllowedCidrsRequest) =>
+      create(SetAllowedCidrsResponseSchema, {
+        serviceAccount: toProto.serviceAccount(
+          await iam.setServiceAccountAllowedCidrs(actor, r.id, r.cidrs.length ? r.cidrs : undefined),
+          tokenQuota,
+        ),
       }),
     ),
     deleteServiceAccount: handle(async (actor, r: DeleteServiceAccountRequest) => {

@@ -30,6 +30,8 @@ export const toProto = {
       name: p.name,
       organizationId: p.organizationId,
       createdAt: ts(p.createdAt),
+      rateLimitBytesPerSecond: BigInt(p.limits?.bytesPerSecond ?? 0),
+      rateLimitBurstBytes: BigInt(p.limits?.burstBytes ?? 0),
     }),
   serviceAccount: (a: ServiceAccount & { tokenCount?: number }, tokenQuota: number) =>
     create(ServiceAccountSchema, {
@@ -40,6 +42,7 @@ export const toProto = {
       createdBy: a.createdBy,
       tokenCount: a.tokenCount ?? 0,
       tokenQuota,
+      allowedCidrs: a.allowedCidrs ?? [],
     }),
   token: (t: ServiceAccountToken, secret = "") =>
     create(ServiceAccountTokenSchema, {

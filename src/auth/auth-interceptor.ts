@@ -6,10 +6,13 @@ import {
   ServerListenerBuilder,
   type ServerMethodDefinition,
 } from "@grpc/grpc-js";
+import { DomainError } from "../errors.js";
+import { peerAddress } from "../iam/cidr.js";
 import type { Permission } from "../iam/permissions.js";
 import { toStatus } from "../rpc/to-status.js";
 import type { Authenticator } from "./authenticator.js";
-import { parseBearerToken, parseProjectId } from "./credentials.js";
+import { deny, parseBearerToken, parseProjectId } from "./credentials.js";
+import type { FailedAuthLimiter } from "./failed-auth-limiter.js";
 import type { AuthContext, Principal } from "./principal.js";
 
 /** What a method requires: a permission, and whether the call names a project. */
@@ -30,6 +33,8 @@ export interface AuthDecision {
 
 export interface AuthInterceptorOptions {
   authenticator: Authenticator;
+  /** Refuses addresses that failed to authenticate too often, before asking the store. */
+  failedAuth?: FailedAuthLimiter;
   /** The policy of a method path; "public" skips auth (health); undefined refuses the call. */
   policyFor: (path: string) => MethodPolicy | "public" | undefined;
   onAllowed?: (context: AuthContext) => void;
@@ -41,6 +46,14 @@ const contexts = new WeakMap<Metadata, AuthContext>();
 /** The authenticated caller of a call, if it passed the interceptor (for logs and metrics). */
 export function findAuthContext(metadata: Metadata | undefined): AuthContext | undefined {
   return metadata ? contexts.get(metadata) : undefined;
+}
+
+/**
+ * Attaches a caller to a call's metadata without checking anything, as the interceptor does for
+ * an allowed call. Only for servers without the interceptor: the benchmark's no-auth baseline.
+ */
+export function attachAuthContext(metadata: Metadata, context: AuthContext): void {
+  contexts.set(metadata, context);
 }
 
 /** The authenticated caller of a call that passed the interceptor. */
@@ -71,22 +84,40 @@ class GatedCall extends ServerInterceptingCall {
   }
 }
 
+/** More metadata entries than any agent sends: refused before looking at them. */
+const MAX_METADATA_ENTRIES = 64;
+
 async function decide(
   options: AuthInterceptorOptions,
   policy: MethodPolicy,
   metadata: Metadata,
+  peer: string,
 ): Promise<AuthContext> {
-  const token = parseBearerToken(first(metadata, "authorization"));
-  const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
-  const principal: Principal = await options.authenticator.principal(token);
-  if (policy.permission !== undefined) {
-    await options.authenticator.authorize(
-      principal,
-      policy.permission,
-      policy.project ? projectId : undefined,
+  if (Object.keys(metadata.getMap()).length > MAX_METADATA_ENTRIES) {
+    throw deny(
+      "invalid_argument",
+      "too_much_metadata",
+      `A call may carry at most ${MAX_METADATA_ENTRIES} metadata entries.`,
     );
   }
-  return { ...principal, projectId };
+  const token = parseBearerToken(first(metadata, "authorization"));
+  const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
+  const address = peerAddress(peer);
+  const { authenticator, failedAuth } = options;
+  if (failedAuth?.enabled && !authenticator.cachedPrincipal(token)) failedAuth.check(address);
+  let principal: Principal;
+  try {
+    principal = await authenticator.principal(token);
+  } catch (error) {
+    if (error instanceof DomainError && error.kind === "unauthenticated") failedAuth?.fail(address);
+    throw error;
+  }
+  authenticator.checkAddress(principal, address);
+  const project =
+    policy.permission !== undefined
+      ? await authenticator.authorize(principal, policy.permission, policy.project ? projectId : undefined)
+      : undefined;
+  return { ...principal, projectId, projectLimits: project?.limits };
 }
 
 /**
@@ -118,7 +149,7 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
           refuse(new Error(`no auth policy for ${method.path}`));
           return;
         }
-        decide(options, policy, metadata).then((context) => {
+        decide(options, policy, metadata, next.getPeer()).then((context) => {
           contexts.set(metadata, context);
           finish(true, "allowed");
           options.onAllowed?.(context);

@@ -1,6 +1,7 @@
 import { DomainError } from "../errors.js";
 import { isAllowed } from "../iam/authorize.js";
 import type { IamChange, IamEvents } from "../iam/iam-events.js";
+import type { ProjectLimits } from "../iam/model.js";
 import type { Permission } from "../iam/permissions.js";
 import type { IamStore } from "../iam/store/iam-store.js";
 import { hashToken } from "../token/token.js";
@@ -35,6 +36,12 @@ export interface AuthenticatorOptions {
   onCacheEvent?: (event: CacheEvent) => void;
 }
 
+/** What authorization needs of a project, cached. */
+export interface ProjectInfo {
+  organizationId: string;
+  limits?: ProjectLimits | undefined;
+}
+
 /** `null` caches a miss: the token or project does not exist. */
 type Cached<T> = T | null;
 
@@ -52,7 +59,7 @@ export class Authenticator {
   private readonly options: AuthCacheOptions;
   private readonly now: () => number;
   private readonly principals: TtlCache<string, Cached<Principal>>;
-  private readonly projects: TtlCache<string, Cached<string>>;
+  private readonly projects: TtlCache<string, Cached<ProjectInfo>>;
   private readonly inflight = new Map<string, Promise<Cached<unknown>>>();
   /** Bumped by every invalidation, so that a lookup that raced one is not cached. */
   private generation = 0;
@@ -87,7 +94,11 @@ export class Authenticator {
    * Throws PERMISSION_DENIED unless the principal holds `permission` in `projectId` (which must
    * exist in its organization). The message is the same whether the project exists or not.
    */
-  async authorize(principal: Principal, permission: Permission, projectId?: string): Promise<void> {
+  async authorize(
+    principal: Principal,
+    permission: Permission,
+    projectId?: string,
+  ): Promise<ProjectInfo | undefined> {
     const denied = () => {
       const where = projectId === undefined ? "this organization" : `project ${projectId}`;
       return deny(
@@ -97,12 +108,29 @@ export class Authenticator {
       );
     };
     if (!isAllowed(principal.grants, permission, projectId)) throw denied();
-    if (projectId === undefined) return;
-    const organizationId = await this.cached(this.projects, `p:${projectId}`, projectId, async () => {
-      const project = await this.deps.store.getProject(projectId);
-      return project ? project.organizationId : null;
+    if (projectId === undefined) return undefined;
+    const project = await this.cached(this.projects, `p:${projectId}`, projectId, async () => {
+      const found = await this.deps.store.getProject(projectId);
+      return found ? { organizationId: found.organizationId, limits: found.limits } : null;
     });
-    if (organizationId !== principal.organizationId) throw denied();
+    if (project?.organizationId !== principal.organizationId) throw denied();
+    return project;
+  }
+
+  /** Throws PERMISSION_DENIED when the service account is restricted to ranges that exclude `address`. */
+  checkAddress(principal: Principal, address: string): void {
+    if (principal.allowedFrom && !principal.allowedFrom(address)) {
+      throw deny(
+        "permission_denied",
+        "address_not_allowed",
+        "Permission denied: this service account's tokens may not be used from this network address.",
+      );
+    }
+  }
+
+  /** The principal of a token if it is cached and fresh, without asking the store. */
+  cachedPrincipal(token: string): Principal | undefined {
+    return this.principals.get(hashToken(token)) ?? undefined;
   }
 
   private async cached<T>(
@@ -155,6 +183,9 @@ export class Authenticator {
         return;
       case "service-account-changed":
         this.principals.deleteWhere((p) => p?.serviceAccountId === change.serviceAccountId);
+        return;
+      case "project-changed":
+        this.projects.delete(change.projectId);
         return;
       case "project-deleted":
         this.projects.delete(change.projectId);

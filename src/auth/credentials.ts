@@ -12,6 +12,9 @@ export type DenyReason =
   | "missing_project"
   | "malformed_project"
   | "permission_denied"
+  | "address_not_allowed"
+  | "too_many_failures"
+  | "too_much_metadata"
   | "store_unavailable";
 
 export const deny = (kind: DomainError["kind"], reason: DenyReason, message: string) =>

@@ -1,3 +1,4 @@
+import { cidrMatcher } from "../iam/cidr.js";
 import type { PrincipalRecord } from "../iam/store/iam-store.js";
 import type { Principal } from "./principal.js";
 
@@ -14,5 +15,8 @@ export function principalFromRecord(record: PrincipalRecord, installationOrganiz
     ...(record.token.expiresAt !== undefined ? { expiresAt: record.token.expiresAt } : {}),
     grants,
     installationOwner: installationOrganization && grants.some((g) => g.role === "owner" && !g.projectId),
+    ...(record.serviceAccount.allowedCidrs?.length
+      ? { allowedFrom: cidrMatcher(record.serviceAccount.allowedCidrs) }
+      : {}),
   };
 }

@@ -2,6 +2,7 @@ import { readConfigFile } from "../config/config-file.js";
 import { ConfigError, flagHelp, loadFlags, peekFlag } from "../config/load-flags.js";
 import { SERVE_FLAGS } from "../config/serve-flags.js";
 import { startGateway } from "../main.js";
+import { routeGrpcJsLogs } from "../observability/grpc-js-log.js";
 import { createLogger } from "../observability/logger.js";
 import { fail } from "./command.js";
 
@@ -25,6 +26,7 @@ export async function runServe(args: string[]): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
+  routeGrpcJsLogs(log);
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway(config, log);

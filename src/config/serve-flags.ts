@@ -32,6 +32,12 @@ function parseNodeList(raw: string): string[] {
   return nodes;
 }
 
+function parseNonNegativeInt(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error("expected a whole number, 0 or more");
+  return value;
+}
+
 function parsePositiveInt(raw: string): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new Error("expected a whole number above 0");
@@ -70,6 +76,13 @@ export const SERVE_FLAGS = {
       "The HTTP listener for /metrics (Prometheus), /healthz (alive) and /readyz (ready to serve).",
     default: "0.0.0.0:7072",
     parse: parseHostPort,
+  },
+  consoleAddress: {
+    name: "console-address",
+    description:
+      "The IAM web console (HTTP, or HTTPS with --tls-cert-file/--tls-key-file). Loopback by default like the admin API; empty: off.",
+    default: "127.0.0.1:7074",
+    parse: (raw: string) => (raw.trim() === "" ? undefined : parseHostPort(raw)),
   },
   dataDir: {
     name: "data-dir",
@@ -162,6 +175,58 @@ export const SERVE_FLAGS = {
     description:
       "While the IAM store is unreachable, principals verified this recently keep working; unknown tokens get UNAVAILABLE.",
     default: "5m",
+    parse: parseDuration,
+  },
+  rateLimitBytesPerSecond: {
+    name: "rate-limit-bytes-per-second",
+    description:
+      "Default ingestion rate limit per project, in bytes per second (e.g. 8MiB); 0: none. Projects can override it (profgate iam projects set-limits). Shared across replicas on Redis.",
+    default: "0",
+    parse: parseBytes,
+  },
+  rateLimitBurstBytes: {
+    name: "rate-limit-burst-bytes",
+    description: "Default burst above the per-project rate, in bytes (e.g. 32MiB).",
+    default: "0",
+    parse: parseBytes,
+  },
+  authFailureBurst: {
+    name: "auth-failure-burst",
+    description:
+      "Failed authentications one client address may cause per cool-down before it is refused without asking the store; 0: no limit.",
+    default: "50",
+    parse: parseNonNegativeInt,
+  },
+  authFailureCooldown: {
+    name: "auth-failure-cooldown",
+    description: "The window and the refusal period of --auth-failure-burst.",
+    default: "60s",
+    parse: parseDuration,
+  },
+  memorySoftLimit: {
+    name: "memory-soft-limit",
+    description:
+      "Above this much V8 heap in use, new writes get UNAVAILABLE (agents retry) instead of the process dying. 0: 85% of the heap limit.",
+    default: "0",
+    parse: parseBytes,
+  },
+  maxConcurrentStreams: {
+    name: "max-concurrent-streams",
+    description: "Most calls one connection may have open at once (an agent needs a handful).",
+    default: "128",
+    parse: parsePositiveInt,
+  },
+  maxConnectionIdle: {
+    name: "max-connection-idle",
+    description: "Close connections that carried no call for this long. 0: never.",
+    default: "30m",
+    parse: parseDuration,
+  },
+  uploadTimeout: {
+    name: "upload-timeout",
+    description:
+      "Longest a debuginfo Upload stream may take (Parca considers an upload stale after 15 minutes).",
+    default: "15m",
     parse: parseDuration,
   },
   lastUsedFlushInterval: {

@@ -6,6 +6,8 @@ export type IamChange =
   | { kind: "token-deleted"; tokenHash: string }
   | { kind: "service-account-changed"; serviceAccountId: string }
   | { kind: "project-deleted"; projectId: string }
+  /** A project's settings (rate limits) changed: re-read it. */
+  | { kind: "project-changed"; projectId: string }
   /** Changes may have been missed (a lost connection): re-read every cached entry before using it. */
   | { kind: "everything" };
 

@@ -8,10 +8,12 @@ import {
   isRole,
   type Organization,
   type Project,
+  type ProjectLimits,
   type RoleBinding,
   type ServiceAccount,
   type ServiceAccountToken,
 } from "./model.js";
+import { normalizeCidr } from "./cidr.js";
 import { QUOTAS, type Quotas } from "./quotas.js";
 import type { IamStore } from "./store/iam-store.js";
 
@@ -28,6 +30,8 @@ export interface IamServiceOptions {
 }
 
 const NAME_MAX = 128;
+
+const isWhole = (n: number) => Number.isSafeInteger(n) && n >= 0;
 
 function validName(kind: string, name: string): string {
   const trimmed = name.trim();
@@ -130,6 +134,53 @@ export class IamService {
       name: project.name,
     });
     return project;
+  }
+
+  /** Sets a project's ingestion rate limit; undefined returns it to the gateway's default. */
+  async setProjectLimits(
+    actor: Actor,
+    projectId: string,
+    limits: ProjectLimits | undefined,
+  ): Promise<Project> {
+    requirePermission(actor, "project.update", projectId);
+    if (
+      limits &&
+      !(isWhole(limits.bytesPerSecond) && isWhole(limits.burstBytes) && limits.bytesPerSecond > 0)
+    ) {
+      throw invalidArgument(
+        "A rate limit needs whole, positive bytes per second and a burst of at least 0 bytes.",
+        "invalid_limits",
+      );
+    }
+    const project = await this.store.setProjectLimits(actor.organizationId, projectId, limits);
+    if (!project)
+      throw notFound(`Project ${projectId} does not exist in this organization.`, "project_not_found");
+    this.events.publish({ kind: "project-changed", projectId });
+    await this.audit(actor.organizationId, actor, "project.update", "project", projectId, {
+      limits: limits ? `${limits.bytesPerSecond} B/s, burst ${limits.burstBytes} B` : "default",
+    });
+    return project;
+  }
+
+  /** Restricts where a service account's tokens may be used from; undefined or [] lifts it. */
+  async setServiceAccountAllowedCidrs(
+    actor: Actor,
+    id: string,
+    cidrs: string[] | undefined,
+  ): Promise<ServiceAccount> {
+    requirePermission(actor, "serviceaccount.update");
+    const ranges = cidrs?.length ? cidrs.map(normalizeCidr) : undefined;
+    const account = await this.store.setServiceAccountAllowedCidrs(actor.organizationId, id, ranges);
+    if (!account)
+      throw notFound(
+        `Service account ${id} does not exist in this organization.`,
+        "service_account_not_found",
+      );
+    this.events.publish({ kind: "service-account-changed", serviceAccountId: id });
+    await this.audit(actor.organizationId, actor, "serviceaccount.update", "serviceaccount", id, {
+      allowedCidrs: ranges?.join(",") ?? "any",
+    });
+    return account;
   }
 
   async createServiceAccount(

@@ -13,6 +13,14 @@ export interface Project {
   name: string;
   organizationId: string;
   createdAt: number;
+  /** Ingestion rate limit overriding the gateway's default; absent: the default applies. */
+  limits?: ProjectLimits;
+}
+
+/** A token bucket: sustained bytes per second, and the burst allowed above it. */
+export interface ProjectLimits {
+  bytesPerSecond: number;
+  burstBytes: number;
 }
 
 export interface ServiceAccount {
@@ -22,6 +30,8 @@ export interface ServiceAccount {
   createdAt: number;
   /** Id of the service account that created it; empty for the installation's bootstrap. */
   createdBy: string;
+  /** When set, its tokens work only from these CIDR ranges (IPv4 and IPv6). */
+  allowedCidrs?: string[];
 }
 
 /** A token as stored: only the SHA-256 hash of the secret, never the secret. */

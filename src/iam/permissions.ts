@@ -18,6 +18,7 @@ export const ORGANIZATION_PERMISSIONS = [
   "project.create",
   "serviceaccount.list",
   "serviceaccount.create",
+  "serviceaccount.update",
   "serviceaccount.delete",
   "serviceaccounttoken.list",
   "serviceaccounttoken.create",
@@ -26,7 +27,6 @@ export const ORGANIZATION_PERMISSIONS = [
   "rolebinding.create",
   "rolebinding.delete",
   "auditlog.list",
-  "ratelimit.update",
 ] as const;
 
 export type ProjectPermission = (typeof PROJECT_PERMISSIONS)[number];

@@ -6,7 +6,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { authContextOf } from "../auth/auth-interceptor.js";
-import { invalidArgument } from "../errors.js";
+import { DomainError, invalidArgument } from "../errors.js";
 import {
   type InitiateUploadRequest,
   InitiateUploadResponseSchema,
@@ -109,6 +109,13 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
       call.on("cancelled", () => call.destroy());
       let upload: DebuginfoUpload | undefined;
       let buildId = "";
+      let timedOut = false;
+      const timer = deps.uploadTimeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            call.destroy();
+          }, deps.uploadTimeoutMs)
+        : undefined;
       (async () => {
         for await (const request of call as AsyncIterable<UploadRequest>) {
           const data = request.data;
@@ -141,8 +148,19 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
         deps.onUpload?.("ok", size);
         return create(UploadResponseSchema, { buildId, size: BigInt(size) });
       })().then(
-        (response) => callback(null, response),
-        async (error: unknown) => {
+        (response) => {
+          clearTimeout(timer);
+          callback(null, response);
+        },
+        async (caught: unknown) => {
+          clearTimeout(timer);
+          const error = timedOut
+            ? new DomainError(
+                "deadline_exceeded",
+                "The Upload took longer than the gateway allows; retry it.",
+                "upload_timeout",
+              )
+            : caught;
           await upload?.abort().catch(() => {});
           const status = toStatus(error);
           deps.onUpload?.(status.cause === undefined ? "rejected" : "failed", 0);

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Admit } from "./admission.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import type { DebuginfoStore } from "./debuginfo/debuginfo-store.js";
 import type { Sink } from "./sink/sink.js";
@@ -12,6 +13,10 @@ export interface IngestDeps {
   now: () => number;
   /** Bound on the whole bidi Write exchange, as Parca's server does (5 s). */
   writeExchangeTimeoutMs: number;
+  /** Bound on one debuginfo Upload stream. */
+  uploadTimeoutMs?: number;
+  /** Per-project rate limiting of profile writes; absent: no limit. */
+  admit?: Admit;
   /** A call refused after auth: its method and the reason slug (a metric label). */
   onRejected?: (method: string, reason: string) => void;
   /** A finished debuginfo upload: `ok` with its size, `rejected` (client error) or `failed`. */

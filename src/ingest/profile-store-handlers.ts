@@ -45,8 +45,9 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
       const auth = authContextOf(call);
       let node: string | undefined;
       Promise.resolve()
-        .then(() => {
+        .then(async () => {
           node = validateWriteRaw(call.request.message).node;
+          await deps.admit?.(auth, call.request.raw.byteLength);
           return deps.sink.append({
             ...origin(auth),
             receivedAt: started,
@@ -75,8 +76,9 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
       const auth = authContextOf(call);
       const ipc = call.request.message.ipcBuffer;
       Promise.resolve()
-        .then(() => {
+        .then(async () => {
           schemaVersion(ipc);
+          await deps.admit?.(auth, ipc.byteLength);
           return deps.sink.append({
             ...origin(auth),
             receivedAt: started,

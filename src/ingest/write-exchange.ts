@@ -55,7 +55,10 @@ export function handleWriteExchange(
     };
     const store = (payloads: Uint8Array[]) => {
       stage = "storing";
-      deps.sink.append({ ...origin(auth), receivedAt, method: "Write", payloads }).then(succeed, fail);
+      const bytes = payloads.reduce((n, p) => n + p.byteLength, 0);
+      Promise.resolve(deps.admit?.(auth, bytes))
+        .then(() => deps.sink.append({ ...origin(auth), receivedAt, method: "Write", payloads }))
+        .then(succeed, fail);
     };
 
     const timer = setTimeout(() => {

@@ -33,6 +33,10 @@ export const AUTH_REASONS = [
   "missing_project",
   "malformed_project",
   "permission_denied",
+  "address_not_allowed",
+  "too_many_failures",
+  "too_much_metadata",
+  "memory_pressure",
   "store_unavailable",
   "internal",
 ] as const;

@@ -7,8 +7,17 @@ export function createGrpcServer(options: {
   maxReceiveBytes?: number;
   /** Connections older than this are closed after a grace period, so they rebalance; 0: never. */
   maxConnectionAgeMs?: number;
+  /** Connections without a call for this long are closed; 0: never. */
+  maxConnectionIdleMs?: number;
+  maxConcurrentStreams?: number;
 }): Server {
   return new Server({
+    // Bounds on what a client controls: header size, streams per connection, dead peers.
+    "grpc.max_metadata_size": 16 * 1024,
+    "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 128,
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
+    ...(options.maxConnectionIdleMs ? { "grpc.max_connection_idle_ms": options.maxConnectionIdleMs } : {}),
     ...(options.maxReceiveBytes ? { "grpc.max_receive_message_length": options.maxReceiveBytes } : {}),
     ...(options.maxConnectionAgeMs
       ? {

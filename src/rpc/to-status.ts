@@ -24,13 +24,26 @@ export interface CallStatus {
   cause?: unknown;
 }
 
+/** Node errno codes meaning the disk cannot take a write now (full, read-only, failing, out of files). */
+const STORAGE_UNAVAILABLE = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO", "EMFILE", "ENFILE"]);
+
 /**
  * The one mapping from anything thrown to the status the caller receives. DomainErrors keep
- * their message; anything else becomes a generic INTERNAL whose cause is only for the log.
+ * their message; a file system that cannot take a write is UNAVAILABLE (retrying later can
+ * succeed); anything else becomes a generic INTERNAL. The cause of both is only for the log.
  */
 export function toStatus(error: unknown): CallStatus {
   if (error instanceof DomainError) {
     return { code: CODES[error.kind], details: redactTokens(error.message), reason: error.reason };
+  }
+  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof errno === "string" && STORAGE_UNAVAILABLE.has(errno)) {
+    return {
+      code: status.UNAVAILABLE,
+      details: "The gateway could not store the data (disk full or failing); retry later.",
+      reason: "storage_unavailable",
+      cause: error,
+    };
   }
   return {
     code: status.INTERNAL,

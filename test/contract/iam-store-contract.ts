@@ -162,6 +162,35 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
     );
 
     it(
+      "sets and clears project limits and service-account CIDR ranges, only within the organization",
+      withStore(async (store) => {
+        const o = org();
+        const other = org("other");
+        await store.createOrganization(o);
+        await store.createOrganization(other);
+        const project = { id: randomUUID(), name: "p", organizationId: o.id, createdAt: now };
+        await store.createProject(project);
+        const limits = { bytesPerSecond: 1_048_576, burstBytes: 4_194_304 };
+        expect(await store.setProjectLimits(other.id, project.id, limits)).toBeUndefined();
+        expect((await store.setProjectLimits(o.id, project.id, limits))?.limits).toEqual(limits);
+        expect((await store.getProject(project.id))?.limits).toEqual(limits);
+        expect((await store.setProjectLimits(o.id, project.id, undefined))?.limits).toBeUndefined();
+        expect(await store.getProject(project.id)).toEqual(project);
+
+        const sa = account(o.id);
+        await store.createServiceAccount(sa, 50);
+        const t = token(sa);
+        await store.createToken(t, 100);
+        const cidrs = ["10.0.0.0/8", "2001:db8::/32"];
+        expect(await store.setServiceAccountAllowedCidrs(other.id, sa.id, cidrs)).toBeUndefined();
+        expect((await store.setServiceAccountAllowedCidrs(o.id, sa.id, cidrs))?.allowedCidrs).toEqual(cidrs);
+        expect((await store.resolvePrincipal(t.hash))?.serviceAccount.allowedCidrs).toEqual(cidrs);
+        await store.setServiceAccountAllowedCidrs(o.id, sa.id, undefined);
+        expect((await store.resolvePrincipal(t.hash))?.serviceAccount.allowedCidrs).toBeUndefined();
+      }),
+    );
+
+    it(
       "records last-used dates in batches, never moving them back",
       withStore(async (store) => {
         const o = org();

@@ -74,10 +74,10 @@ describe("gateway lifecycle", () => {
     expect(stored).toEqual([sha(first), sha(second)]);
   });
 
-  it("loses no acknowledged write when killed with SIGKILL mid-stream, three times over", async () => {
+  it("loses no acknowledged write when killed with SIGKILL at random moments, 20 times over", async () => {
     const dataDir = await fresh();
     const acknowledged: string[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 20; round++) {
       const gateway = await start(dataDir);
       const boot = await readBootstrap(dataDir);
       const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
@@ -94,7 +94,7 @@ describe("gateway lifecycle", () => {
         }
       };
       const writers = Array.from({ length: 8 }, writer);
-      await new Promise((r) => setTimeout(r, 400 + round * 300));
+      await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
       await gateway.stop("SIGKILL");
       stop = true;
       await Promise.all(writers);
@@ -103,7 +103,7 @@ describe("gateway lifecycle", () => {
     const gateway = await start(dataDir);
     expect(gateway.lines.join("\n")).toContain("profgate is listening");
     const stored = new Set((await sinkRecords(dataDir)).map((r) => sha(r.payloads[0]!)));
-    expect(acknowledged.length).toBeGreaterThan(50);
+    expect(acknowledged.length).toBeGreaterThan(200);
     expect(acknowledged.filter((h) => !stored.has(h))).toEqual([]);
   });
 

@@ -23,6 +23,8 @@ export interface GatewayProcess {
   adminTarget: string;
   /** The HTTP listener: `http://127.0.0.1:<port>`. */
   httpUrl: string;
+  /** The IAM web console: `http://127.0.0.1:<port>`. */
+  consoleUrl: string;
   /** Every line the process wrote to stdout and stderr so far. */
   lines: string[];
   /** Sends a signal and resolves with the exit code (or the signal's name). */
@@ -45,6 +47,8 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
       "127.0.0.1:0",
       "--http-address",
       "127.0.0.1:0",
+      "--console-address",
+      "127.0.0.1:0",
       "--data-dir",
       dataDir,
       ...extraArgs,
@@ -57,6 +61,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
   );
   let adminTarget = "";
   let httpUrl = "";
+  let consoleUrl = "";
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), 20_000);
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -67,6 +72,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
           clearTimeout(timer);
           adminTarget = /"adminAddress":"([^"]*)"/.exec(line)?.[1] ?? "";
           httpUrl = `http://${/"httpAddress":"([^"]*)"/.exec(line)?.[1] ?? ""}`;
+          consoleUrl = `http://${/"consoleAddress":"([^"]*)"/.exec(line)?.[1] ?? ""}`;
           resolvePort(Number(match[1]));
         }
       });
@@ -82,6 +88,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
     target: `127.0.0.1:${port}`,
     adminTarget,
     httpUrl,
+    consoleUrl,
     lines,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

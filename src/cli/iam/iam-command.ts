@@ -10,7 +10,9 @@ const USAGE = `Usage: profgate iam <resource> <verb> [args] [--server HOST:PORT]
 
   organizations create NAME | list
   projects create NAME | list | delete PROJECT_ID
+  projects set-limits PROJECT_ID --bytes-per-second SIZE [--burst SIZE]   (0 returns to the default)
   service-accounts create NAME | list | delete SERVICE_ACCOUNT_ID
+  service-accounts set-allowed-cidrs SERVICE_ACCOUNT_ID --cidrs CIDR[,CIDR...]   (empty lifts it)
   role-bindings create --service-account ID --role ROLE [--project PROJECT_ID]
   role-bindings list [--service-account ID] | delete ROLE_BINDING_ID
   tokens create --service-account ID --name NAME [--expires-in DURATION] [--out FILE]
@@ -50,6 +52,9 @@ export async function runIam(args: string[]): Promise<void> {
       "expires-in": { type: "string" },
       out: { type: "string" },
       limit: { type: "string" },
+      "bytes-per-second": { type: "string" },
+      burst: { type: "string" },
+      cidrs: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -1,6 +1,6 @@
 import { type DescMessage, type DescService, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { parseDuration } from "../../config/flag-spec.js";
+import { parseBytes, parseDuration } from "../../config/flag-spec.js";
 import { invalidArgument } from "../../errors.js";
 import { writeFileAtomic } from "../../fs/atomic-file.js";
 import {
@@ -127,6 +127,32 @@ export const IAM_COMMANDS: Record<string, IamCommand> = {
         ),
       );
     }),
+  "projects set-limits": (c) =>
+    withClient(ProjectService, c, async (client) => {
+      const size = (name: string, fallback?: string) => {
+        const raw = optional(c, name) ?? fallback;
+        if (raw === undefined) throw invalidArgument(`Missing --${name}; run profgate iam --help.`);
+        try {
+          return BigInt(parseBytes(raw));
+        } catch {
+          throw invalidArgument(
+            `--${name} must be a size such as 8MiB or 1048576, not ${JSON.stringify(raw)}.`,
+          );
+        }
+      };
+      const r = await client.call("setProjectLimits", {
+        id: arg(c, "PROJECT_ID"),
+        bytesPerSecond: size("bytes-per-second"),
+        burstBytes: size("burst", "0"),
+      });
+      if (c.json) return c.print(`${JSON.stringify(toJson(ProjectSchema, r.project!), null, 2)}\n`);
+      const p = r.project!;
+      c.print(
+        p.rateLimitBytesPerSecond > 0n
+          ? `Project ${p.name} (${p.id}) is limited to ${p.rateLimitBytesPerSecond} bytes/s with a burst of ${p.rateLimitBurstBytes} bytes.\n`
+          : `Project ${p.name} (${p.id}) follows the gateway's default rate limit.\n`,
+      );
+    }),
   "projects delete": (c) =>
     withClient(ProjectService, c, async (client) => {
       await client.call("deleteProject", { id: arg(c, "PROJECT_ID") });
@@ -163,6 +189,22 @@ export const IAM_COMMANDS: Record<string, IamCommand> = {
         ),
       );
       c.print(`${r.serviceAccounts.length} / ${r.quota} service accounts\n`);
+    }),
+  "service-accounts set-allowed-cidrs": (c) =>
+    withClient(ServiceAccountService, c, async (client) => {
+      const cidrs = (optional(c, "cidrs") ?? "")
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== "");
+      const r = await client.call("setAllowedCidrs", { id: arg(c, "SERVICE_ACCOUNT_ID"), cidrs });
+      if (c.json)
+        return c.print(`${JSON.stringify(toJson(ServiceAccountSchema, r.serviceAccount!), null, 2)}\n`);
+      const a = r.serviceAccount!;
+      c.print(
+        a.allowedCidrs.length
+          ? `Tokens of ${a.name} (${a.id}) now work only from ${a.allowedCidrs.join(", ")}.\n`
+          : `Tokens of ${a.name} (${a.id}) work from any address.\n`,
+      );
     }),
   "service-accounts delete": (c) =>
     withClient(ServiceAccountService, c, async (client) => {

@@ -5,6 +5,7 @@ import type {
   AuditEntry,
   Organization,
   Project,
+  ProjectLimits,
   RoleBinding,
   ServiceAccount,
   ServiceAccountToken,
@@ -82,6 +83,15 @@ export class EmbeddedIamStore implements IamStore {
   async listProjects(organizationId: string) {
     return this.inOrg(this.state.projects, organizationId);
   }
+  async setProjectLimits(organizationId: string, id: string, limits: ProjectLimits | undefined) {
+    return this.mutate((s) => {
+      const project = s.projects[id];
+      if (project?.organizationId !== organizationId) return undefined;
+      if (limits) project.limits = { ...limits };
+      else delete project.limits;
+      return { ...project };
+    });
+  }
   async deleteProject(organizationId: string, id: string) {
     return this.mutate((s) => {
       const project = s.projects[id];
@@ -110,6 +120,15 @@ export class EmbeddedIamStore implements IamStore {
   }
   async listServiceAccounts(organizationId: string) {
     return this.inOrg(this.state.serviceAccounts, organizationId);
+  }
+  async setServiceAccountAllowedCidrs(organizationId: string, id: string, cidrs: string[] | undefined) {
+    return this.mutate((s) => {
+      const account = s.serviceAccounts[id];
+      if (account?.organizationId !== organizationId) return undefined;
+      if (cidrs) account.allowedCidrs = [...cidrs];
+      else delete account.allowedCidrs;
+      return { ...account };
+    });
   }
   async deleteServiceAccount(organizationId: string, id: string) {
     return this.mutate((s) => {

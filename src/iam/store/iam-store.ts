@@ -2,6 +2,7 @@ import type {
   AuditEntry,
   Organization,
   Project,
+  ProjectLimits,
   RoleBinding,
   ServiceAccount,
   ServiceAccountToken,
@@ -37,12 +38,24 @@ export interface IamStore {
   createProject(project: Project): Promise<void>;
   getProject(id: string): Promise<Project | undefined>;
   listProjects(organizationId: string): Promise<Project[]>;
+  /** Sets (or with undefined, clears) a project's rate limit override; undefined: no such project. */
+  setProjectLimits(
+    organizationId: string,
+    id: string,
+    limits: ProjectLimits | undefined,
+  ): Promise<Project | undefined>;
   /** Also deletes the role bindings scoped to the project. */
   deleteProject(organizationId: string, id: string): Promise<Project | undefined>;
 
   createServiceAccount(account: ServiceAccount, maxPerOrganization: number): Promise<void>;
   getServiceAccount(organizationId: string, id: string): Promise<ServiceAccount | undefined>;
   listServiceAccounts(organizationId: string): Promise<ServiceAccount[]>;
+  /** Sets (or with undefined, clears) the CIDR ranges its tokens may be used from. */
+  setServiceAccountAllowedCidrs(
+    organizationId: string,
+    id: string,
+    cidrs: string[] | undefined,
+  ): Promise<ServiceAccount | undefined>;
   /** Also deletes its tokens and role bindings; returns the deleted tokens too. */
   deleteServiceAccount(
     organizationId: string,

@@ -2,7 +2,13 @@ import type { Logger } from "pino";
 import type { IamEvents } from "../iam-events.js";
 import { EmbeddedIamStore } from "./embedded-store.js";
 import type { IamStore } from "./iam-store.js";
-import { type ConnectRedisStoreOptions, connectRedisStore } from "./redis/connect-redis-store.js";
+import { LocalRateLimiter, type RateLimiter } from "../../ratelimit/rate-limiter.js";
+import {
+  type ConnectRedisStoreOptions,
+  connectRedisStore,
+  createRedisClient,
+} from "./redis/connect-redis-store.js";
+import { RedisRateLimiter } from "./redis/redis-rate-limiter.js";
 import { RedisChangeBus } from "./redis/redis-change-bus.js";
 
 export interface IamStoreChoice {
@@ -15,6 +21,8 @@ export interface IamStoreChoice {
 /** An open IAM store, with what else it needs closed on shutdown. */
 export interface OpenedIamStore {
   store: IamStore;
+  /** Per-project ingestion buckets: in memory, or in Redis shared by the replicas. */
+  rateLimiter: RateLimiter;
   kind: "embedded" | "redis" | "redis-cluster";
   close(): Promise<void>;
 }
@@ -31,7 +39,7 @@ export async function openIamStore(
 ): Promise<OpenedIamStore> {
   if (choice.redisUrl === undefined && choice.redisClusterNodes === undefined) {
     const store = await EmbeddedIamStore.open(choice.dataDir);
-    return { store, kind: "embedded", close: () => store.close() };
+    return { store, rateLimiter: new LocalRateLimiter(), kind: "embedded", close: () => store.close() };
   }
   if (choice.redisUrl !== undefined && choice.redisClusterNodes !== undefined) {
     throw new Error("Set either --redis-url or --redis-cluster-nodes, not both.");
@@ -49,6 +57,17 @@ export async function openIamStore(
     keyPrefix: choice.redisKeyPrefix,
     events,
     onError: (error) => log.debug({ err: error }, "redis change bus error"),
+  });
+  const limiterClient = createRedisClient(connection);
+  limiterClient.on("error", (error: Error) =>
+    log.debug({ err: error }, "redis rate limiter connection error"),
+  );
+  await limiterClient.connect();
+  let warnedAt = 0;
+  const rateLimiter = new RedisRateLimiter(limiterClient, choice.redisKeyPrefix, (error) => {
+    if (Date.now() - warnedAt < 10_000) return;
+    warnedAt = Date.now();
+    log.warn({ err: error }, "rate limiting skipped while Redis is unreachable");
   });
   let lost = false;
   store.onAvailabilityChange((available) => {
@@ -68,8 +87,10 @@ export async function openIamStore(
   });
   return {
     store,
+    rateLimiter,
     kind: choice.redisUrl !== undefined ? "redis" : "redis-cluster",
     async close() {
+      await rateLimiter.close();
       await bus.close();
       await store.close();
     },

@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EmbeddedIamStore } from "../../../src/iam/store/embedded-store.js";
@@ -30,9 +31,15 @@ describe("embedded store files", () => {
 
   it("refuses a second process on the same data dir while the first holds it", async () => {
     const dir = await tempDir();
-    await writeFile(join(dir.path, "profgate.lock"), `${process.ppid}\n`);
+    await writeFile(join(dir.path, "profgate.lock"), `${hostname()} ${process.ppid}\n`);
     await expect(EmbeddedIamStore.open(dir.path)).rejects.toThrow(/in use by another profgate process/);
-    await writeFile(join(dir.path, "profgate.lock"), "999999999\n");
+    await writeFile(join(dir.path, "profgate.lock"), "other-container 1\n");
+    await expect(EmbeddedIamStore.open(dir.path)).rejects.toThrow(/other-container pid 1/);
+    const old = new Date(Date.now() - 60_000);
+    await utimes(join(dir.path, "profgate.lock"), old, old);
+    const taken = await EmbeddedIamStore.open(dir.path);
+    await taken.close();
+    await writeFile(join(dir.path, "profgate.lock"), `${hostname()} 999999999\n`);
     const store = await EmbeddedIamStore.open(dir.path);
     await store.close();
     await dir.remove();

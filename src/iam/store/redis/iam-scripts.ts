@@ -181,3 +181,18 @@ export const DELETE_IF_EQUAL = luaScript(
   `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`,
 );
+
+/**
+ * KEYS: a hash of records. ARGV: record id, field name, the field's JSON value ("" removes it).
+ * Returns the updated record, or false when there is no such record.
+ */
+export const SET_RECORD_FIELD = luaScript(
+  "set-record-field",
+  `local raw = redis.call("HGET", KEYS[1], ARGV[1])
+if not raw then return false end
+local record = cjson.decode(raw)
+if ARGV[3] == "" then record[ARGV[2]] = nil else record[ARGV[2]] = cjson.decode(ARGV[3]) end
+local updated = cjson.encode(record)
+redis.call("HSET", KEYS[1], ARGV[1], updated)
+return updated`,
+);

@@ -9,7 +9,13 @@ interface Envelope {
   change: IamChange;
 }
 
-const KINDS = new Set(["token-deleted", "service-account-changed", "project-deleted", "everything"]);
+const KINDS = new Set([
+  "token-deleted",
+  "service-account-changed",
+  "project-deleted",
+  "project-changed",
+  "everything",
+]);
 
 function parse(message: string): Envelope | undefined {
   try {

@@ -2,6 +2,7 @@ import type {
   AuditEntry,
   Organization,
   Project,
+  ProjectLimits,
   RoleBinding,
   ServiceAccount,
   ServiceAccountToken,
@@ -106,6 +107,17 @@ export class RedisIamStore implements IamStore {
   listProjects(organizationId: string): Promise<Project[]> {
     return this.guard(async () => parseAll(await this.client.hvals(this.org(organizationId).projects)));
   }
+  setProjectLimits(organizationId: string, id: string, limits: ProjectLimits | undefined) {
+    return this.guard(async () => {
+      const keys = [this.org(organizationId).projects];
+      const reply = await this.redis.script(scripts.SET_RECORD_FIELD, keys, [
+        id,
+        "limits",
+        limits ? toJson(limits) : "",
+      ]);
+      return typeof reply === "string" ? fromJson<Project>(reply) : undefined;
+    });
+  }
   deleteProject(organizationId: string, id: string): Promise<Project | undefined> {
     return this.guard(async () => {
       const k = this.org(organizationId);
@@ -136,6 +148,14 @@ export class RedisIamStore implements IamStore {
   }
   listServiceAccounts(organizationId: string): Promise<ServiceAccount[]> {
     return this.guard(async () => parseAll(await this.client.hvals(this.org(organizationId).accounts)));
+  }
+  setServiceAccountAllowedCidrs(organizationId: string, id: string, cidrs: string[] | undefined) {
+    return this.guard(async () => {
+      const keys = [this.org(organizationId).accounts];
+      const value = cidrs ? toJson(cidrs) : "";
+      const reply = await this.redis.script(scripts.SET_RECORD_FIELD, keys, [id, "allowedCidrs", value]);
+      return typeof reply === "string" ? fromJson<ServiceAccount>(reply) : undefined;
+    });
   }
   deleteServiceAccount(organizationId: string, id: string) {
     return this.guard(async () => {

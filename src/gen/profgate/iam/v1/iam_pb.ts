@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file profgate/iam/v1/iam.proto.
  */
 export const file_profgate_iam_v1_iam: GenFile = /*@__PURE__*/
-  fileDesc("Chlwcm9mZ2F0ZS9pYW0vdjEvaWFtLnByb3RvEg9wcm9mZ2F0ZS5pYW0udjEiWAoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibAoHUHJvamVjdBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKxAQoOU2VydmljZUFjY291bnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgFIAEoCRITCgt0b2tlbl9jb3VudBgGIAEoDRITCgt0b2tlbl9xdW90YRgHIAEoDSKAAgoTU2VydmljZUFjY291bnRUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKEnNlcnZpY2VfYWNjb3VudF9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYByABKAkSDQoFdG9rZW4YCCABKAkitAEKC1JvbGVCaW5kaW5nEgoKAmlkGAEgASgJEhoKEnNlcnZpY2VfYWNjb3VudF9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSEgoKcHJvamVjdF9pZBgEIAEoCRIMCgRyb2xlGAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYByABKAki+AEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEhUKDXJlc291cmNlX3R5cGUYBSABKAkSEwoLcmVzb3VyY2VfaWQYBiABKAkSOQoHZGV0YWlscxgHIAMoCzIoLnByb2ZnYXRlLmlhbS52MS5BdWRpdEV2ZW50LkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIpChlDcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkizAEKGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnByb2ZnYXRlLmlhbS52MS5Pcmdhbml6YXRpb24SPgoVb3duZXJfc2VydmljZV9hY2NvdW50GAIgASgLMh8ucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50EjkKC293bmVyX3Rva2VuGAMgASgLMiQucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50VG9rZW4iGgoYTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0IlEKGUxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USNAoNb3JnYW5pemF0aW9ucxgBIAMoCzIdLnByb2ZnYXRlLmlhbS52MS5Pcmdhbml6YXRpb24iJAoUQ3JlYXRlUHJvamVjdFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJCChVDcmVhdGVQcm9qZWN0UmVzcG9uc2USKQoHcHJvamVjdBgBIAEoCzIYLnByb2ZnYXRlLmlhbS52MS5Qcm9qZWN0IhUKE0xpc3RQcm9qZWN0c1JlcXVlc3QiQgoUTGlzdFByb2plY3RzUmVzcG9uc2USKgoIcHJvamVjdHMYASADKAsyGC5wcm9mZ2F0ZS5pYW0udjEuUHJvamVjdCIiChREZWxldGVQcm9qZWN0UmVxdWVzdBIKCgJpZBgBIAEoCSIXChVEZWxldGVQcm9qZWN0UmVzcG9uc2UiKwobQ3JlYXRlU2VydmljZUFjY291bnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiWAocQ3JlYXRlU2VydmljZUFjY291bnRSZXNwb25zZRI4Cg9zZXJ2aWNlX2FjY291bnQYASABKAsyHy5wcm9mZ2F0ZS5pYW0udjEuU2VydmljZUFjY291bnQiHAoaTGlzdFNlcnZpY2VBY2NvdW50c1JlcXVlc3QiZwobTGlzdFNlcnZpY2VBY2NvdW50c1Jlc3BvbnNlEjkKEHNlcnZpY2VfYWNjb3VudHMYASADKAsyHy5wcm9mZ2F0ZS5pYW0udjEuU2VydmljZUFjY291bnQSDQoFcXVvdGEYAiABKA0iKQobRGVsZXRlU2VydmljZUFjY291bnRSZXF1ZXN0EgoKAmlkGAEgASgJIh4KHERlbGV0ZVNlcnZpY2VBY2NvdW50UmVzcG9uc2UifAogQ3JlYXRlU2VydmljZUFjY291bnRUb2tlblJlcXVlc3QSGgoSc2VydmljZV9hY2NvdW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWAohQ3JlYXRlU2VydmljZUFjY291bnRUb2tlblJlc3BvbnNlEjMKBXRva2VuGAEgASgLMiQucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50VG9rZW4iPQofTGlzdFNlcnZpY2VBY2NvdW50VG9rZW5zUmVxdWVzdBIaChJzZXJ2aWNlX2FjY291bnRfaWQYASABKAkiZwogTGlzdFNlcnZpY2VBY2NvdW50VG9rZW5zUmVzcG9uc2USNAoGdG9rZW5zGAEgAygLMiQucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50VG9rZW4SDQoFcXVvdGEYAiABKA0iLgogRGVsZXRlU2VydmljZUFjY291bnRUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiIwohRGVsZXRlU2VydmljZUFjY291bnRUb2tlblJlc3BvbnNlIlgKGENyZWF0ZVJvbGVCaW5kaW5nUmVxdWVzdBIaChJzZXJ2aWNlX2FjY291bnRfaWQYASABKAkSDAoEcm9sZRgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJIk8KGUNyZWF0ZVJvbGVCaW5kaW5nUmVzcG9uc2USMgoMcm9sZV9iaW5kaW5nGAEgASgLMhwucHJvZmdhdGUuaWFtLnYxLlJvbGVCaW5kaW5nIjUKF0xpc3RSb2xlQmluZGluZ3NSZXF1ZXN0EhoKEnNlcnZpY2VfYWNjb3VudF9pZBgBIAEoCSJPChhMaXN0Um9sZUJpbmRpbmdzUmVzcG9uc2USMwoNcm9sZV9iaW5kaW5ncxgBIAMoCzIcLnByb2ZnYXRlLmlhbS52MS5Sb2xlQmluZGluZyImChhEZWxldGVSb2xlQmluZGluZ1JlcXVlc3QSCgoCaWQYASABKAkiGwoZRGVsZXRlUm9sZUJpbmRpbmdSZXNwb25zZSInChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgNIkYKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEisKBmV2ZW50cxgBIAMoCzIbLnByb2ZnYXRlLmlhbS52MS5BdWRpdEV2ZW50MvABChNPcmdhbml6YXRpb25TZXJ2aWNlEm0KEkNyZWF0ZU9yZ2FuaXphdGlvbhIqLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GisucHJvZmdhdGUuaWFtLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEmoKEUxpc3RPcmdhbml6YXRpb25zEikucHJvZmdhdGUuaWFtLnYxLkxpc3RPcmdhbml6YXRpb25zUmVxdWVzdBoqLnByb2ZnYXRlLmlhbS52MS5MaXN0T3JnYW5pemF0aW9uc1Jlc3BvbnNlMq0CCg5Qcm9qZWN0U2VydmljZRJeCg1DcmVhdGVQcm9qZWN0EiUucHJvZmdhdGUuaWFtLnYxLkNyZWF0ZVByb2plY3RSZXF1ZXN0GiYucHJvZmdhdGUuaWFtLnYxLkNyZWF0ZVByb2plY3RSZXNwb25zZRJbCgxMaXN0UHJvamVjdHMSJC5wcm9mZ2F0ZS5pYW0udjEuTGlzdFByb2plY3RzUmVxdWVzdBolLnByb2ZnYXRlLmlhbS52MS5MaXN0UHJvamVjdHNSZXNwb25zZRJeCg1EZWxldGVQcm9qZWN0EiUucHJvZmdhdGUuaWFtLnYxLkRlbGV0ZVByb2plY3RSZXF1ZXN0GiYucHJvZmdhdGUuaWFtLnYxLkRlbGV0ZVByb2plY3RSZXNwb25zZTLzAgoVU2VydmljZUFjY291bnRTZXJ2aWNlEnMKFENyZWF0ZVNlcnZpY2VBY2NvdW50EiwucHJvZmdhdGUuaWFtLnYxLkNyZWF0ZVNlcnZpY2VBY2NvdW50UmVxdWVzdBotLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVTZXJ2aWNlQWNjb3VudFJlc3BvbnNlEnAKE0xpc3RTZXJ2aWNlQWNjb3VudHMSKy5wcm9mZ2F0ZS5pYW0udjEuTGlzdFNlcnZpY2VBY2NvdW50c1JlcXVlc3QaLC5wcm9mZ2F0ZS5pYW0udjEuTGlzdFNlcnZpY2VBY2NvdW50c1Jlc3BvbnNlEnMKFERlbGV0ZVNlcnZpY2VBY2NvdW50EiwucHJvZmdhdGUuaWFtLnYxLkRlbGV0ZVNlcnZpY2VBY2NvdW50UmVxdWVzdBotLnByb2ZnYXRlLmlhbS52MS5EZWxldGVTZXJ2aWNlQWNjb3VudFJlc3BvbnNlMqcDChpTZXJ2aWNlQWNjb3VudFRva2VuU2VydmljZRKCAQoZQ3JlYXRlU2VydmljZUFjY291bnRUb2tlbhIxLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVTZXJ2aWNlQWNjb3VudFRva2VuUmVxdWVzdBoyLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVTZXJ2aWNlQWNjb3VudFRva2VuUmVzcG9uc2USfwoYTGlzdFNlcnZpY2VBY2NvdW50VG9rZW5zEjAucHJvZmdhdGUuaWFtLnYxLkxpc3RTZXJ2aWNlQWNjb3VudFRva2Vuc1JlcXVlc3QaMS5wcm9mZ2F0ZS5pYW0udjEuTGlzdFNlcnZpY2VBY2NvdW50VG9rZW5zUmVzcG9uc2USggEKGURlbGV0ZVNlcnZpY2VBY2NvdW50VG9rZW4SMS5wcm9mZ2F0ZS5pYW0udjEuRGVsZXRlU2VydmljZUFjY291bnRUb2tlblJlcXVlc3QaMi5wcm9mZ2F0ZS5pYW0udjEuRGVsZXRlU2VydmljZUFjY291bnRUb2tlblJlc3BvbnNlMtUCChJSb2xlQmluZGluZ1NlcnZpY2USagoRQ3JlYXRlUm9sZUJpbmRpbmcSKS5wcm9mZ2F0ZS5pYW0udjEuQ3JlYXRlUm9sZUJpbmRpbmdSZXF1ZXN0GioucHJvZmdhdGUuaWFtLnYxLkNyZWF0ZVJvbGVCaW5kaW5nUmVzcG9uc2USZwoQTGlzdFJvbGVCaW5kaW5ncxIoLnByb2ZnYXRlLmlhbS52MS5MaXN0Um9sZUJpbmRpbmdzUmVxdWVzdBopLnByb2ZnYXRlLmlhbS52MS5MaXN0Um9sZUJpbmRpbmdzUmVzcG9uc2USagoRRGVsZXRlUm9sZUJpbmRpbmcSKS5wcm9mZ2F0ZS5pYW0udjEuRGVsZXRlUm9sZUJpbmRpbmdSZXF1ZXN0GioucHJvZmdhdGUuaWFtLnYxLkRlbGV0ZVJvbGVCaW5kaW5nUmVzcG9uc2UydAoMQXVkaXRTZXJ2aWNlEmQKD0xpc3RBdWRpdEV2ZW50cxInLnByb2ZnYXRlLmlhbS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GigucHJvZmdhdGUuaWFtLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Chlwcm9mZ2F0ZS9pYW0vdjEvaWFtLnByb3RvEg9wcm9mZ2F0ZS5pYW0udjEiWAoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisQEKB1Byb2plY3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwobcmF0ZV9saW1pdF9ieXRlc19wZXJfc2Vjb25kGAUgASgEEh4KFnJhdGVfbGltaXRfYnVyc3RfYnl0ZXMYBiABKAQiyAEKDlNlcnZpY2VBY2NvdW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYBSABKAkSEwoLdG9rZW5fY291bnQYBiABKA0SEwoLdG9rZW5fcXVvdGEYByABKA0SFQoNYWxsb3dlZF9jaWRycxgIIAMoCSKAAgoTU2VydmljZUFjY291bnRUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKEnNlcnZpY2VfYWNjb3VudF9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYByABKAkSDQoFdG9rZW4YCCABKAkitAEKC1JvbGVCaW5kaW5nEgoKAmlkGAEgASgJEhoKEnNlcnZpY2VfYWNjb3VudF9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSEgoKcHJvamVjdF9pZBgEIAEoCRIMCgRyb2xlGAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYByABKAki+AEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEhUKDXJlc291cmNlX3R5cGUYBSABKAkSEwoLcmVzb3VyY2VfaWQYBiABKAkSOQoHZGV0YWlscxgHIAMoCzIoLnByb2ZnYXRlLmlhbS52MS5BdWRpdEV2ZW50LkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIpChlDcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkizAEKGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnByb2ZnYXRlLmlhbS52MS5Pcmdhbml6YXRpb24SPgoVb3duZXJfc2VydmljZV9hY2NvdW50GAIgASgLMh8ucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50EjkKC293bmVyX3Rva2VuGAMgASgLMiQucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50VG9rZW4iGgoYTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0IlEKGUxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USNAoNb3JnYW5pemF0aW9ucxgBIAMoCzIdLnByb2ZnYXRlLmlhbS52MS5Pcmdhbml6YXRpb24iVAoXU2V0UHJvamVjdExpbWl0c1JlcXVlc3QSCgoCaWQYASABKAkSGAoQYnl0ZXNfcGVyX3NlY29uZBgCIAEoBBITCgtidXJzdF9ieXRlcxgDIAEoBCJFChhTZXRQcm9qZWN0TGltaXRzUmVzcG9uc2USKQoHcHJvamVjdBgBIAEoCzIYLnByb2ZnYXRlLmlhbS52MS5Qcm9qZWN0IiQKFENyZWF0ZVByb2plY3RSZXF1ZXN0EgwKBG5hbWUYASABKAkiQgoVQ3JlYXRlUHJvamVjdFJlc3BvbnNlEikKB3Byb2plY3QYASABKAsyGC5wcm9mZ2F0ZS5pYW0udjEuUHJvamVjdCIVChNMaXN0UHJvamVjdHNSZXF1ZXN0IkIKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEioKCHByb2plY3RzGAEgAygLMhgucHJvZmdhdGUuaWFtLnYxLlByb2plY3QiIgoURGVsZXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlUHJvamVjdFJlc3BvbnNlIjMKFlNldEFsbG93ZWRDaWRyc1JlcXVlc3QSCgoCaWQYASABKAkSDQoFY2lkcnMYAiADKAkiUwoXU2V0QWxsb3dlZENpZHJzUmVzcG9uc2USOAoPc2VydmljZV9hY2NvdW50GAEgASgLMh8ucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50IisKG0NyZWF0ZVNlcnZpY2VBY2NvdW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIlgKHENyZWF0ZVNlcnZpY2VBY2NvdW50UmVzcG9uc2USOAoPc2VydmljZV9hY2NvdW50GAEgASgLMh8ucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50IhwKGkxpc3RTZXJ2aWNlQWNjb3VudHNSZXF1ZXN0ImcKG0xpc3RTZXJ2aWNlQWNjb3VudHNSZXNwb25zZRI5ChBzZXJ2aWNlX2FjY291bnRzGAEgAygLMh8ucHJvZmdhdGUuaWFtLnYxLlNlcnZpY2VBY2NvdW50Eg0KBXF1b3RhGAIgASgNIikKG0RlbGV0ZVNlcnZpY2VBY2NvdW50UmVxdWVzdBIKCgJpZBgBIAEoCSIeChxEZWxldGVTZXJ2aWNlQWNjb3VudFJlc3BvbnNlInwKIENyZWF0ZVNlcnZpY2VBY2NvdW50VG9rZW5SZXF1ZXN0EhoKEnNlcnZpY2VfYWNjb3VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlgKIUNyZWF0ZVNlcnZpY2VBY2NvdW50VG9rZW5SZXNwb25zZRIzCgV0b2tlbhgBIAEoCzIkLnByb2ZnYXRlLmlhbS52MS5TZXJ2aWNlQWNjb3VudFRva2VuIj0KH0xpc3RTZXJ2aWNlQWNjb3VudFRva2Vuc1JlcXVlc3QSGgoSc2VydmljZV9hY2NvdW50X2lkGAEgASgJImcKIExpc3RTZXJ2aWNlQWNjb3VudFRva2Vuc1Jlc3BvbnNlEjQKBnRva2VucxgBIAMoCzIkLnByb2ZnYXRlLmlhbS52MS5TZXJ2aWNlQWNjb3VudFRva2VuEg0KBXF1b3RhGAIgASgNIi4KIERlbGV0ZVNlcnZpY2VBY2NvdW50VG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIiMKIURlbGV0ZVNlcnZpY2VBY2NvdW50VG9rZW5SZXNwb25zZSJYChhDcmVhdGVSb2xlQmluZGluZ1JlcXVlc3QSGgoSc2VydmljZV9hY2NvdW50X2lkGAEgASgJEgwKBHJvbGUYAiABKAkSEgoKcHJvamVjdF9pZBgDIAEoCSJPChlDcmVhdGVSb2xlQmluZGluZ1Jlc3BvbnNlEjIKDHJvbGVfYmluZGluZxgBIAEoCzIcLnByb2ZnYXRlLmlhbS52MS5Sb2xlQmluZGluZyI1ChdMaXN0Um9sZUJpbmRpbmdzUmVxdWVzdBIaChJzZXJ2aWNlX2FjY291bnRfaWQYASABKAkiTwoYTGlzdFJvbGVCaW5kaW5nc1Jlc3BvbnNlEjMKDXJvbGVfYmluZGluZ3MYASADKAsyHC5wcm9mZ2F0ZS5pYW0udjEuUm9sZUJpbmRpbmciJgoYRGVsZXRlUm9sZUJpbmRpbmdSZXF1ZXN0EgoKAmlkGAEgASgJIhsKGURlbGV0ZVJvbGVCaW5kaW5nUmVzcG9uc2UiJwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBINCgVsaW1pdBgBIAEoDSJGChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIrCgZldmVudHMYASADKAsyGy5wcm9mZ2F0ZS5pYW0udjEuQXVkaXRFdmVudDLwAQoTT3JnYW5pemF0aW9uU2VydmljZRJtChJDcmVhdGVPcmdhbml6YXRpb24SKi5wcm9mZ2F0ZS5pYW0udjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBorLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJqChFMaXN0T3JnYW5pemF0aW9ucxIpLnByb2ZnYXRlLmlhbS52MS5MaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QaKi5wcm9mZ2F0ZS5pYW0udjEuTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZTKWAwoOUHJvamVjdFNlcnZpY2USXgoNQ3JlYXRlUHJvamVjdBIlLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVQcm9qZWN0UmVxdWVzdBomLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVQcm9qZWN0UmVzcG9uc2USWwoMTGlzdFByb2plY3RzEiQucHJvZmdhdGUuaWFtLnYxLkxpc3RQcm9qZWN0c1JlcXVlc3QaJS5wcm9mZ2F0ZS5pYW0udjEuTGlzdFByb2plY3RzUmVzcG9uc2USXgoNRGVsZXRlUHJvamVjdBIlLnByb2ZnYXRlLmlhbS52MS5EZWxldGVQcm9qZWN0UmVxdWVzdBomLnByb2ZnYXRlLmlhbS52MS5EZWxldGVQcm9qZWN0UmVzcG9uc2USZwoQU2V0UHJvamVjdExpbWl0cxIoLnByb2ZnYXRlLmlhbS52MS5TZXRQcm9qZWN0TGltaXRzUmVxdWVzdBopLnByb2ZnYXRlLmlhbS52MS5TZXRQcm9qZWN0TGltaXRzUmVzcG9uc2Uy2QMKFVNlcnZpY2VBY2NvdW50U2VydmljZRJzChRDcmVhdGVTZXJ2aWNlQWNjb3VudBIsLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVTZXJ2aWNlQWNjb3VudFJlcXVlc3QaLS5wcm9mZ2F0ZS5pYW0udjEuQ3JlYXRlU2VydmljZUFjY291bnRSZXNwb25zZRJwChNMaXN0U2VydmljZUFjY291bnRzEisucHJvZmdhdGUuaWFtLnYxLkxpc3RTZXJ2aWNlQWNjb3VudHNSZXF1ZXN0GiwucHJvZmdhdGUuaWFtLnYxLkxpc3RTZXJ2aWNlQWNjb3VudHNSZXNwb25zZRJzChREZWxldGVTZXJ2aWNlQWNjb3VudBIsLnByb2ZnYXRlLmlhbS52MS5EZWxldGVTZXJ2aWNlQWNjb3VudFJlcXVlc3QaLS5wcm9mZ2F0ZS5pYW0udjEuRGVsZXRlU2VydmljZUFjY291bnRSZXNwb25zZRJkCg9TZXRBbGxvd2VkQ2lkcnMSJy5wcm9mZ2F0ZS5pYW0udjEuU2V0QWxsb3dlZENpZHJzUmVxdWVzdBooLnByb2ZnYXRlLmlhbS52MS5TZXRBbGxvd2VkQ2lkcnNSZXNwb25zZTKnAwoaU2VydmljZUFjY291bnRUb2tlblNlcnZpY2USggEKGUNyZWF0ZVNlcnZpY2VBY2NvdW50VG9rZW4SMS5wcm9mZ2F0ZS5pYW0udjEuQ3JlYXRlU2VydmljZUFjY291bnRUb2tlblJlcXVlc3QaMi5wcm9mZ2F0ZS5pYW0udjEuQ3JlYXRlU2VydmljZUFjY291bnRUb2tlblJlc3BvbnNlEn8KGExpc3RTZXJ2aWNlQWNjb3VudFRva2VucxIwLnByb2ZnYXRlLmlhbS52MS5MaXN0U2VydmljZUFjY291bnRUb2tlbnNSZXF1ZXN0GjEucHJvZmdhdGUuaWFtLnYxLkxpc3RTZXJ2aWNlQWNjb3VudFRva2Vuc1Jlc3BvbnNlEoIBChlEZWxldGVTZXJ2aWNlQWNjb3VudFRva2VuEjEucHJvZmdhdGUuaWFtLnYxLkRlbGV0ZVNlcnZpY2VBY2NvdW50VG9rZW5SZXF1ZXN0GjIucHJvZmdhdGUuaWFtLnYxLkRlbGV0ZVNlcnZpY2VBY2NvdW50VG9rZW5SZXNwb25zZTLVAgoSUm9sZUJpbmRpbmdTZXJ2aWNlEmoKEUNyZWF0ZVJvbGVCaW5kaW5nEikucHJvZmdhdGUuaWFtLnYxLkNyZWF0ZVJvbGVCaW5kaW5nUmVxdWVzdBoqLnByb2ZnYXRlLmlhbS52MS5DcmVhdGVSb2xlQmluZGluZ1Jlc3BvbnNlEmcKEExpc3RSb2xlQmluZGluZ3MSKC5wcm9mZ2F0ZS5pYW0udjEuTGlzdFJvbGVCaW5kaW5nc1JlcXVlc3QaKS5wcm9mZ2F0ZS5pYW0udjEuTGlzdFJvbGVCaW5kaW5nc1Jlc3BvbnNlEmoKEURlbGV0ZVJvbGVCaW5kaW5nEikucHJvZmdhdGUuaWFtLnYxLkRlbGV0ZVJvbGVCaW5kaW5nUmVxdWVzdBoqLnByb2ZnYXRlLmlhbS52MS5EZWxldGVSb2xlQmluZGluZ1Jlc3BvbnNlMnQKDEF1ZGl0U2VydmljZRJkCg9MaXN0QXVkaXRFdmVudHMSJy5wcm9mZ2F0ZS5pYW0udjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBooLnByb2ZnYXRlLmlhbS52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message profgate.iam.v1.Organization
@@ -67,6 +67,18 @@ export type Project = Message<"profgate.iam.v1.Project"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 4;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The project's ingestion rate limit; 0: the gateway's default applies.
+   *
+   * @generated from field: uint64 rate_limit_bytes_per_second = 5;
+   */
+  rateLimitBytesPerSecond: bigint;
+
+  /**
+   * @generated from field: uint64 rate_limit_burst_bytes = 6;
+   */
+  rateLimitBurstBytes: bigint;
 };
 
 /**
@@ -118,6 +130,13 @@ export type ServiceAccount = Message<"profgate.iam.v1.ServiceAccount"> & {
    * @generated from field: uint32 token_quota = 7;
    */
   tokenQuota: number;
+
+  /**
+   * When set, its tokens work only from these CIDR ranges.
+   *
+   * @generated from field: repeated string allowed_cidrs = 8;
+   */
+  allowedCidrs: string[];
 };
 
 /**
@@ -364,6 +383,50 @@ export const ListOrganizationsResponseSchema: GenMessage<ListOrganizationsRespon
   messageDesc(file_profgate_iam_v1_iam, 9);
 
 /**
+ * @generated from message profgate.iam.v1.SetProjectLimitsRequest
+ */
+export type SetProjectLimitsRequest = Message<"profgate.iam.v1.SetProjectLimitsRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: uint64 bytes_per_second = 2;
+   */
+  bytesPerSecond: bigint;
+
+  /**
+   * @generated from field: uint64 burst_bytes = 3;
+   */
+  burstBytes: bigint;
+};
+
+/**
+ * Describes the message profgate.iam.v1.SetProjectLimitsRequest.
+ * Use `create(SetProjectLimitsRequestSchema)` to create a new message.
+ */
+export const SetProjectLimitsRequestSchema: GenMessage<SetProjectLimitsRequest> = /*@__PURE__*/
+  messageDesc(file_profgate_iam_v1_iam, 10);
+
+/**
+ * @generated from message profgate.iam.v1.SetProjectLimitsResponse
+ */
+export type SetProjectLimitsResponse = Message<"profgate.iam.v1.SetProjectLimitsResponse"> & {
+  /**
+   * @generated from field: profgate.iam.v1.Project project = 1;
+   */
+  project?: Project | undefined;
+};
+
+/**
+ * Describes the message profgate.iam.v1.SetProjectLimitsResponse.
+ * Use `create(SetProjectLimitsResponseSchema)` to create a new message.
+ */
+export const SetProjectLimitsResponseSchema: GenMessage<SetProjectLimitsResponse> = /*@__PURE__*/
+  messageDesc(file_profgate_iam_v1_iam, 11);
+
+/**
  * @generated from message profgate.iam.v1.CreateProjectRequest
  */
 export type CreateProjectRequest = Message<"profgate.iam.v1.CreateProjectRequest"> & {
@@ -378,7 +441,7 @@ export type CreateProjectRequest = Message<"profgate.iam.v1.CreateProjectRequest
  * Use `create(CreateProjectRequestSchema)` to create a new message.
  */
 export const CreateProjectRequestSchema: GenMessage<CreateProjectRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 10);
+  messageDesc(file_profgate_iam_v1_iam, 12);
 
 /**
  * @generated from message profgate.iam.v1.CreateProjectResponse
@@ -395,7 +458,7 @@ export type CreateProjectResponse = Message<"profgate.iam.v1.CreateProjectRespon
  * Use `create(CreateProjectResponseSchema)` to create a new message.
  */
 export const CreateProjectResponseSchema: GenMessage<CreateProjectResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 11);
+  messageDesc(file_profgate_iam_v1_iam, 13);
 
 /**
  * @generated from message profgate.iam.v1.ListProjectsRequest
@@ -408,7 +471,7 @@ export type ListProjectsRequest = Message<"profgate.iam.v1.ListProjectsRequest">
  * Use `create(ListProjectsRequestSchema)` to create a new message.
  */
 export const ListProjectsRequestSchema: GenMessage<ListProjectsRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 12);
+  messageDesc(file_profgate_iam_v1_iam, 14);
 
 /**
  * @generated from message profgate.iam.v1.ListProjectsResponse
@@ -425,7 +488,7 @@ export type ListProjectsResponse = Message<"profgate.iam.v1.ListProjectsResponse
  * Use `create(ListProjectsResponseSchema)` to create a new message.
  */
 export const ListProjectsResponseSchema: GenMessage<ListProjectsResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 13);
+  messageDesc(file_profgate_iam_v1_iam, 15);
 
 /**
  * @generated from message profgate.iam.v1.DeleteProjectRequest
@@ -442,7 +505,7 @@ export type DeleteProjectRequest = Message<"profgate.iam.v1.DeleteProjectRequest
  * Use `create(DeleteProjectRequestSchema)` to create a new message.
  */
 export const DeleteProjectRequestSchema: GenMessage<DeleteProjectRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 14);
+  messageDesc(file_profgate_iam_v1_iam, 16);
 
 /**
  * @generated from message profgate.iam.v1.DeleteProjectResponse
@@ -455,7 +518,46 @@ export type DeleteProjectResponse = Message<"profgate.iam.v1.DeleteProjectRespon
  * Use `create(DeleteProjectResponseSchema)` to create a new message.
  */
 export const DeleteProjectResponseSchema: GenMessage<DeleteProjectResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 15);
+  messageDesc(file_profgate_iam_v1_iam, 17);
+
+/**
+ * @generated from message profgate.iam.v1.SetAllowedCidrsRequest
+ */
+export type SetAllowedCidrsRequest = Message<"profgate.iam.v1.SetAllowedCidrsRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: repeated string cidrs = 2;
+   */
+  cidrs: string[];
+};
+
+/**
+ * Describes the message profgate.iam.v1.SetAllowedCidrsRequest.
+ * Use `create(SetAllowedCidrsRequestSchema)` to create a new message.
+ */
+export const SetAllowedCidrsRequestSchema: GenMessage<SetAllowedCidrsRequest> = /*@__PURE__*/
+  messageDesc(file_profgate_iam_v1_iam, 18);
+
+/**
+ * @generated from message profgate.iam.v1.SetAllowedCidrsResponse
+ */
+export type SetAllowedCidrsResponse = Message<"profgate.iam.v1.SetAllowedCidrsResponse"> & {
+  /**
+   * @generated from field: profgate.iam.v1.ServiceAccount service_account = 1;
+   */
+  serviceAccount?: ServiceAccount | undefined;
+};
+
+/**
+ * Describes the message profgate.iam.v1.SetAllowedCidrsResponse.
+ * Use `create(SetAllowedCidrsResponseSchema)` to create a new message.
+ */
+export const SetAllowedCidrsResponseSchema: GenMessage<SetAllowedCidrsResponse> = /*@__PURE__*/
+  messageDesc(file_profgate_iam_v1_iam, 19);
 
 /**
  * @generated from message profgate.iam.v1.CreateServiceAccountRequest
@@ -472,7 +574,7 @@ export type CreateServiceAccountRequest = Message<"profgate.iam.v1.CreateService
  * Use `create(CreateServiceAccountRequestSchema)` to create a new message.
  */
 export const CreateServiceAccountRequestSchema: GenMessage<CreateServiceAccountRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 16);
+  messageDesc(file_profgate_iam_v1_iam, 20);
 
 /**
  * @generated from message profgate.iam.v1.CreateServiceAccountResponse
@@ -489,7 +591,7 @@ export type CreateServiceAccountResponse = Message<"profgate.iam.v1.CreateServic
  * Use `create(CreateServiceAccountResponseSchema)` to create a new message.
  */
 export const CreateServiceAccountResponseSchema: GenMessage<CreateServiceAccountResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 17);
+  messageDesc(file_profgate_iam_v1_iam, 21);
 
 /**
  * @generated from message profgate.iam.v1.ListServiceAccountsRequest
@@ -502,7 +604,7 @@ export type ListServiceAccountsRequest = Message<"profgate.iam.v1.ListServiceAcc
  * Use `create(ListServiceAccountsRequestSchema)` to create a new message.
  */
 export const ListServiceAccountsRequestSchema: GenMessage<ListServiceAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 18);
+  messageDesc(file_profgate_iam_v1_iam, 22);
 
 /**
  * @generated from message profgate.iam.v1.ListServiceAccountsResponse
@@ -526,7 +628,7 @@ export type ListServiceAccountsResponse = Message<"profgate.iam.v1.ListServiceAc
  * Use `create(ListServiceAccountsResponseSchema)` to create a new message.
  */
 export const ListServiceAccountsResponseSchema: GenMessage<ListServiceAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 19);
+  messageDesc(file_profgate_iam_v1_iam, 23);
 
 /**
  * @generated from message profgate.iam.v1.DeleteServiceAccountRequest
@@ -543,7 +645,7 @@ export type DeleteServiceAccountRequest = Message<"profgate.iam.v1.DeleteService
  * Use `create(DeleteServiceAccountRequestSchema)` to create a new message.
  */
 export const DeleteServiceAccountRequestSchema: GenMessage<DeleteServiceAccountRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 20);
+  messageDesc(file_profgate_iam_v1_iam, 24);
 
 /**
  * @generated from message profgate.iam.v1.DeleteServiceAccountResponse
@@ -556,7 +658,7 @@ export type DeleteServiceAccountResponse = Message<"profgate.iam.v1.DeleteServic
  * Use `create(DeleteServiceAccountResponseSchema)` to create a new message.
  */
 export const DeleteServiceAccountResponseSchema: GenMessage<DeleteServiceAccountResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 21);
+  messageDesc(file_profgate_iam_v1_iam, 25);
 
 /**
  * @generated from message profgate.iam.v1.CreateServiceAccountTokenRequest
@@ -585,7 +687,7 @@ export type CreateServiceAccountTokenRequest = Message<"profgate.iam.v1.CreateSe
  * Use `create(CreateServiceAccountTokenRequestSchema)` to create a new message.
  */
 export const CreateServiceAccountTokenRequestSchema: GenMessage<CreateServiceAccountTokenRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 22);
+  messageDesc(file_profgate_iam_v1_iam, 26);
 
 /**
  * @generated from message profgate.iam.v1.CreateServiceAccountTokenResponse
@@ -604,7 +706,7 @@ export type CreateServiceAccountTokenResponse = Message<"profgate.iam.v1.CreateS
  * Use `create(CreateServiceAccountTokenResponseSchema)` to create a new message.
  */
 export const CreateServiceAccountTokenResponseSchema: GenMessage<CreateServiceAccountTokenResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 23);
+  messageDesc(file_profgate_iam_v1_iam, 27);
 
 /**
  * @generated from message profgate.iam.v1.ListServiceAccountTokensRequest
@@ -621,7 +723,7 @@ export type ListServiceAccountTokensRequest = Message<"profgate.iam.v1.ListServi
  * Use `create(ListServiceAccountTokensRequestSchema)` to create a new message.
  */
 export const ListServiceAccountTokensRequestSchema: GenMessage<ListServiceAccountTokensRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 24);
+  messageDesc(file_profgate_iam_v1_iam, 28);
 
 /**
  * @generated from message profgate.iam.v1.ListServiceAccountTokensResponse
@@ -645,7 +747,7 @@ export type ListServiceAccountTokensResponse = Message<"profgate.iam.v1.ListServ
  * Use `create(ListServiceAccountTokensResponseSchema)` to create a new message.
  */
 export const ListServiceAccountTokensResponseSchema: GenMessage<ListServiceAccountTokensResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 25);
+  messageDesc(file_profgate_iam_v1_iam, 29);
 
 /**
  * @generated from message profgate.iam.v1.DeleteServiceAccountTokenRequest
@@ -662,7 +764,7 @@ export type DeleteServiceAccountTokenRequest = Message<"profgate.iam.v1.DeleteSe
  * Use `create(DeleteServiceAccountTokenRequestSchema)` to create a new message.
  */
 export const DeleteServiceAccountTokenRequestSchema: GenMessage<DeleteServiceAccountTokenRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 26);
+  messageDesc(file_profgate_iam_v1_iam, 30);
 
 /**
  * @generated from message profgate.iam.v1.DeleteServiceAccountTokenResponse
@@ -675,7 +777,7 @@ export type DeleteServiceAccountTokenResponse = Message<"profgate.iam.v1.DeleteS
  * Use `create(DeleteServiceAccountTokenResponseSchema)` to create a new message.
  */
 export const DeleteServiceAccountTokenResponseSchema: GenMessage<DeleteServiceAccountTokenResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 27);
+  messageDesc(file_profgate_iam_v1_iam, 31);
 
 /**
  * @generated from message profgate.iam.v1.CreateRoleBindingRequest
@@ -704,7 +806,7 @@ export type CreateRoleBindingRequest = Message<"profgate.iam.v1.CreateRoleBindin
  * Use `create(CreateRoleBindingRequestSchema)` to create a new message.
  */
 export const CreateRoleBindingRequestSchema: GenMessage<CreateRoleBindingRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 28);
+  messageDesc(file_profgate_iam_v1_iam, 32);
 
 /**
  * @generated from message profgate.iam.v1.CreateRoleBindingResponse
@@ -721,7 +823,7 @@ export type CreateRoleBindingResponse = Message<"profgate.iam.v1.CreateRoleBindi
  * Use `create(CreateRoleBindingResponseSchema)` to create a new message.
  */
 export const CreateRoleBindingResponseSchema: GenMessage<CreateRoleBindingResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 29);
+  messageDesc(file_profgate_iam_v1_iam, 33);
 
 /**
  * @generated from message profgate.iam.v1.ListRoleBindingsRequest
@@ -740,7 +842,7 @@ export type ListRoleBindingsRequest = Message<"profgate.iam.v1.ListRoleBindingsR
  * Use `create(ListRoleBindingsRequestSchema)` to create a new message.
  */
 export const ListRoleBindingsRequestSchema: GenMessage<ListRoleBindingsRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 30);
+  messageDesc(file_profgate_iam_v1_iam, 34);
 
 /**
  * @generated from message profgate.iam.v1.ListRoleBindingsResponse
@@ -757,7 +859,7 @@ export type ListRoleBindingsResponse = Message<"profgate.iam.v1.ListRoleBindings
  * Use `create(ListRoleBindingsResponseSchema)` to create a new message.
  */
 export const ListRoleBindingsResponseSchema: GenMessage<ListRoleBindingsResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 31);
+  messageDesc(file_profgate_iam_v1_iam, 35);
 
 /**
  * @generated from message profgate.iam.v1.DeleteRoleBindingRequest
@@ -774,7 +876,7 @@ export type DeleteRoleBindingRequest = Message<"profgate.iam.v1.DeleteRoleBindin
  * Use `create(DeleteRoleBindingRequestSchema)` to create a new message.
  */
 export const DeleteRoleBindingRequestSchema: GenMessage<DeleteRoleBindingRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 32);
+  messageDesc(file_profgate_iam_v1_iam, 36);
 
 /**
  * @generated from message profgate.iam.v1.DeleteRoleBindingResponse
@@ -787,7 +889,7 @@ export type DeleteRoleBindingResponse = Message<"profgate.iam.v1.DeleteRoleBindi
  * Use `create(DeleteRoleBindingResponseSchema)` to create a new message.
  */
 export const DeleteRoleBindingResponseSchema: GenMessage<DeleteRoleBindingResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 33);
+  messageDesc(file_profgate_iam_v1_iam, 37);
 
 /**
  * @generated from message profgate.iam.v1.ListAuditEventsRequest
@@ -806,7 +908,7 @@ export type ListAuditEventsRequest = Message<"profgate.iam.v1.ListAuditEventsReq
  * Use `create(ListAuditEventsRequestSchema)` to create a new message.
  */
 export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 34);
+  messageDesc(file_profgate_iam_v1_iam, 38);
 
 /**
  * @generated from message profgate.iam.v1.ListAuditEventsResponse
@@ -823,7 +925,7 @@ export type ListAuditEventsResponse = Message<"profgate.iam.v1.ListAuditEventsRe
  * Use `create(ListAuditEventsResponseSchema)` to create a new message.
  */
 export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
-  messageDesc(file_profgate_iam_v1_iam, 35);
+  messageDesc(file_profgate_iam_v1_iam, 39);
 
 /**
  * @generated from service profgate.iam.v1.OrganizationService
@@ -881,6 +983,16 @@ export const ProjectService: GenService<{
     input: typeof DeleteProjectRequestSchema;
     output: typeof DeleteProjectResponseSchema;
   },
+  /**
+   * Sets the project's ingestion rate limit; bytes_per_second 0 returns it to the default.
+   *
+   * @generated from rpc profgate.iam.v1.ProjectService.SetProjectLimits
+   */
+  setProjectLimits: {
+    methodKind: "unary";
+    input: typeof SetProjectLimitsRequestSchema;
+    output: typeof SetProjectLimitsResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_profgate_iam_v1_iam, 1);
 
@@ -913,6 +1025,16 @@ export const ServiceAccountService: GenService<{
     methodKind: "unary";
     input: typeof DeleteServiceAccountRequestSchema;
     output: typeof DeleteServiceAccountResponseSchema;
+  },
+  /**
+   * Restricts where its tokens may be used from; an empty list lifts the restriction.
+   *
+   * @generated from rpc profgate.iam.v1.ServiceAccountService.SetAllowedCidrs
+   */
+  setAllowedCidrs: {
+    methodKind: "unary";
+    input: typeof SetAllowedCidrsRequestSchema;
+    output: typeof SetAllowedCidrsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_profgate_iam_v1_iam, 2);

@@ -1,0 +1,49 @@
+import { BlockList, isIPv4, isIPv6 } from "node:net";
+import { invalidArgument } from "../errors.js";
+
+/** Checks a CIDR range (`10.0.0.0/8`, `2001:db8::/32`, or a single address) and returns it tidied. */
+export function normalizeCidr(text: string): string {
+  const trimmed = text.trim();
+  const [address = "", bits] = trimmed.split("/");
+  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
+  const max = family === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (
+    family === 0 ||
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > max ||
+    (bits !== undefined && bits === "")
+  ) {
+    throw invalidArgument(
+      `${JSON.stringify(trimmed)} is not a CIDR range such as 10.0.0.0/8 or 2001:db8::/32.`,
+      "invalid_cidr",
+    );
+  }
+  return `${address}/${prefix}`;
+}
+
+/** Whether `address` (IPv4, IPv6, or IPv4-mapped IPv6) lies in one of `cidrs`. */
+export function cidrMatcher(cidrs: readonly string[]): (address: string) => boolean {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address = "", bits = "0"] = cidr.split("/");
+    list.addSubnet(address, Number(bits), isIPv4(address) ? "ipv4" : "ipv6");
+  }
+  return (address) => {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    const plain = mapped ?? address;
+    if (isIPv4(plain)) return list.check(plain, "ipv4");
+    return isIPv6(plain) && list.check(plain, "ipv6");
+  };
+}
+
+/** The IP address of a grpc-js peer string (`1.2.3.4:5678`, `[::1]:5678` or `::1:5678`). */
+export function peerAddress(peer: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(peer);
+  if (bracketed) return bracketed[1]!;
+  const colon = peer.lastIndexOf(":");
+  if (colon <= 0) return peer;
+  const head = peer.slice(0, colon);
+  return isIPv4(head) || isIPv6(head) ? head : peer;
+}
