@@ -7,8 +7,11 @@ import { ADMIN_POLICIES, adminServices } from "./admin/admin-services.js";
 import { addReflection } from "./admin/reflection.js";
 import { authInterceptor, findAuthContext, type MethodPolicy } from "./auth/auth-interceptor.js";
 import { Authenticator } from "./auth/authenticator.js";
+import { FailedAuthLimiter } from "./auth/failed-auth-limiter.js";
 import { UsageRecorder } from "./auth/usage-recorder.js";
 import { formatHostPort, type HostPort } from "./config/flag-spec.js";
+import { startConsoleServer } from "./console/console-server.js";
+import { agentEndpoint } from "./console/info-routes.js";
 import type { ServeConfig } from "./config/serve-flags.js";
 import { file_profgate_iam_v1_iam } from "./gen/profgate/iam/v1/iam_pb.js";
 import { bootstrapInstallation } from "./iam/bootstrap.js";
@@ -17,6 +20,7 @@ import { IamService } from "./iam/iam-service.js";
 import { openIamStore } from "./iam/store/open-iam-store.js";
 import { AgentRegistry } from "./ingest/agent-registry.js";
 import { DebuginfoStore } from "./ingest/debuginfo/debuginfo-store.js";
+import { createAdmission } from "./ingest/admission.js";
 import type { IngestDeps } from "./ingest/ingest-deps.js";
 import { INGEST_POLICIES, ingestServices } from "./ingest/ingest-services.js";
 import { LocalSink } from "./ingest/sink/local-sink.js";
@@ -30,7 +34,11 @@ import { meteredSink } from "./observability/metered-sink.js";
 import { meteredStore } from "./observability/metered-store.js";
 import { createMetrics } from "./observability/metrics.js";
 import { bindServer, createGrpcServer, stopServers } from "./rpc/grpc-server.js";
+import { memoryGuard } from "./rpc/memory-guard.js";
+import { refuseOversizeWithInvalidArgument } from "./rpc/oversize-status.js";
 import { reloadingCredentials } from "./rpc/tls-credentials.js";
+import { openUpstream } from "./upstream/upstream-services.js";
+import { upstreamSettings } from "./upstream/upstream-settings.js";
 
 /** Parca's server accepts messages up to 64 MiB; agents send up to 32 MiB. */
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
@@ -40,6 +48,8 @@ export interface Gateway {
   grpcAddress: HostPort;
   adminAddress: HostPort;
   httpAddress: HostPort;
+  /** The IAM web console's listener; undefined when `--console-address` is empty. */
+  consoleAddress: HostPort | undefined;
   /**
    * Graceful shutdown: NOT_SERVING, no new calls, calls in flight finish (cut off after
    * `--shutdown-grace`), the sink flushed, the store closed. Resolves `forced` when calls had to
@@ -57,6 +67,9 @@ const isPublic = (path: string) =>
  */
 export async function startGateway(config: ServeConfig, log: Logger): Promise<Gateway> {
   const dataDir = resolve(config.dataDir);
+  refuseOversizeWithInvalidArgument(MAX_RECEIVE_BYTES);
+  // Validated before anything is opened, so a bad upstream flag fails the start at once.
+  const forwarding = upstreamSettings(config, dataDir);
   const registry = new Registry();
   const metrics = createMetrics(registry, { perProject: config.metricsPerProject });
   const events = new IamEvents();
@@ -93,15 +106,33 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
 
   const health = new HealthStatus();
   const onCallEnd = callLogger({ log, contextOf: findAuthContext });
+  const failedAuth = new FailedAuthLimiter({
+    burst: config.authFailureBurst,
+    cooldownMs: config.authFailureCooldown,
+  });
+  const memory = memoryGuard({
+    softLimitBytes: config.memorySoftLimit,
+    guarded: (path) => INGEST_POLICIES.has(path),
+    onChange: (pressed, heapUsed, limit) =>
+      pressed
+        ? log.warn({ heapUsed, limit }, "memory above the soft limit: refusing new writes with UNAVAILABLE")
+        : log.info({ heapUsed, limit }, "memory back below the soft limit: accepting writes again"),
+  });
   const interceptors = (policies: ReadonlyMap<string, MethodPolicy>) => [
     grpcMetricsInterceptor(metrics.grpc, { onCallEnd }),
+    memory.interceptor,
     authInterceptor({
       authenticator,
+      failedAuth,
       policyFor: (path) => (isPublic(path) ? "public" : policies.get(path)),
       onAllowed: (context) => usage.note(context.tokenId, context.organizationId),
       onDecision: authHooks.onDecision,
     }),
   ];
+  const defaultLimits =
+    config.rateLimitBytesPerSecond > 0
+      ? { bytesPerSecond: config.rateLimitBytesPerSecond, burstBytes: config.rateLimitBurstBytes }
+      : undefined;
 
   const deps: IngestDeps = {
     sink: meteredSink(sink, metrics),
@@ -110,6 +141,12 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     log,
     now: Date.now,
     writeExchangeTimeoutMs: 5000,
+    uploadTimeoutMs: config.uploadTimeout,
+    admit: createAdmission({
+      limiter: opened.rateLimiter,
+      defaults: defaultLimits,
+      onLimited: (projectId) => metrics.project?.rateLimited.inc({ project_id: projectId }),
+    }),
     onRejected: (method, reason) => metrics.ingest.rejections.inc({ method, reason }),
     onUpload: (result, bytes) => {
       metrics.ingest.debuginfoUploads.inc({ result });
@@ -119,9 +156,15 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
   const server: Server = createGrpcServer({
     maxReceiveBytes: MAX_RECEIVE_BYTES,
     maxConnectionAgeMs: config.maxConnectionAge,
+    maxConnectionIdleMs: config.maxConnectionIdle,
+    maxConcurrentStreams: config.maxConcurrentStreams,
     interceptors: interceptors(INGEST_POLICIES),
   });
-  for (const service of ingestServices(deps)) server.addService(service.definition, service.implementation);
+  // Upstream mode: the same services, forwarded as bytes instead of handled here.
+  const upstream = forwarding ? await openUpstream(forwarding, log, { admit: deps.admit }) : undefined;
+  for (const service of upstream?.services ?? ingestServices(deps)) {
+    server.addService(service.definition, service.implementation);
+  }
   const healthBinding = healthService(health);
   server.addService(healthBinding.definition, healthBinding.implementation);
 
@@ -164,6 +207,24 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     }),
   });
 
+  // The IAM web console: the same authenticator, IAM service and usage recorder as the admin API.
+  const consoleServer = config.consoleAddress
+    ? await startConsoleServer({
+        address: config.consoleAddress,
+        tls:
+          config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+            ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+            : undefined,
+        iam,
+        authenticator,
+        adminPolicies: ADMIN_POLICIES,
+        checkAddress: (principal, address) => authenticator.checkAddress(principal, address),
+        onAllowed: (principal) => usage.note(principal.tokenId, principal.organizationId),
+        endpoint: agentEndpoint(grpcAddress, config.tlsCertFile !== undefined),
+        log,
+      })
+    : undefined;
+
   logStart(log, {
     config,
     boot,
@@ -171,6 +232,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     grpcAddress,
     adminAddress,
     httpAddress: http.address,
+    consoleAddress: consoleServer?.address,
     store: opened.kind,
   });
 
@@ -178,10 +240,14 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     grpcAddress,
     adminAddress,
     httpAddress: http.address,
+    consoleAddress: consoleServer?.address,
     async close() {
       health.shutdown();
       const { forced } = await stopServers([server, admin], config.shutdownGrace);
+      await consoleServer?.close();
+      memory.close();
       await usage.close();
+      await upstream?.close();
       await sink.close();
       await opened.close();
       await http.close();
@@ -200,6 +266,7 @@ function logStart(
     grpcAddress: HostPort;
     adminAddress: HostPort;
     httpAddress: HostPort;
+    consoleAddress: HostPort | undefined;
     store: string;
   },
 ): void {
@@ -231,6 +298,7 @@ function logStart(
       grpcAddress: formatHostPort(grpcAddress),
       adminAddress: formatHostPort(started.adminAddress),
       httpAddress: formatHostPort(started.httpAddress),
+      consoleAddress: started.consoleAddress ? formatHostPort(started.consoleAddress) : undefined,
       tls: started.config.tlsCertFile !== undefined,
       dataDir: started.dataDir,
       iamStore: started.store,
