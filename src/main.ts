@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { type Server, ServerCredentials } from "@grpc/grpc-js";
+import { type Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { ADMIN_POLICIES, adminServices } from "./admin/admin-services.js";
@@ -32,6 +32,7 @@ import { HealthStatus } from "./observability/health-status.js";
 import { startHttpServer } from "./observability/http-server.js";
 import { meteredSink } from "./observability/metered-sink.js";
 import { meteredStore } from "./observability/metered-store.js";
+import { grpcCodeName } from "./observability/metric-labels.js";
 import { createMetrics } from "./observability/metrics.js";
 import { bindServer, createGrpcServer, stopServers } from "./rpc/grpc-server.js";
 import { memoryGuard } from "./rpc/memory-guard.js";
@@ -161,7 +162,23 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     interceptors: interceptors(INGEST_POLICIES),
   });
   // Upstream mode: the same services, forwarded as bytes instead of handled here.
-  const upstream = forwarding ? await openUpstream(forwarding, log, { admit: deps.admit }) : undefined;
+  const upstream = forwarding
+    ? await openUpstream(forwarding, log, {
+        admit: deps.admit,
+        uploadTimeoutMs: config.uploadTimeout,
+        onUpstreamCall: (method, seconds, code) => {
+          metrics.ingest.upstreamSeconds.observe({ method }, seconds);
+          if (code !== status.OK) metrics.ingest.upstreamErrors.inc({ method, code: grpcCodeName(code) });
+        },
+      })
+    : undefined;
+  const spoolGauges = setInterval(() => {
+    const spool = upstream?.spoolStats();
+    if (!spool) return;
+    metrics.ingest.spoolBacklogRecords.set(spool.backlogRecords);
+    metrics.ingest.spoolBacklogBytes.set(spool.backlogBytes);
+  }, 1000);
+  spoolGauges.unref();
   for (const service of upstream?.services ?? ingestServices(deps)) {
     server.addService(service.definition, service.implementation);
   }
@@ -201,10 +218,20 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     address: config.httpAddress,
     registry,
     log,
-    health: () => ({
-      ready: storeAvailable && !health.shuttingDown,
-      checks: { store: storeAvailable ? "ok" : "unreachable", shuttingDown: health.shuttingDown },
-    }),
+    health: () => {
+      // An idle channel is not a failure: it connects on the next call.
+      const upstreamState = upstream?.connectivity();
+      const upstreamReady =
+        upstreamState === undefined || !["TRANSIENT_FAILURE", "SHUTDOWN"].includes(upstreamState);
+      return {
+        ready: storeAvailable && upstreamReady && !health.shuttingDown,
+        checks: {
+          store: storeAvailable ? "ok" : "unreachable",
+          ...(upstreamState !== undefined ? { upstream: upstreamState } : {}),
+          shuttingDown: health.shuttingDown,
+        },
+      };
+    },
   });
 
   // The IAM web console: the same authenticator, IAM service and usage recorder as the admin API.
@@ -246,6 +273,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
       const { forced } = await stopServers([server, admin], config.shutdownGrace);
       await consoleServer?.close();
       memory.close();
+      clearInterval(spoolGauges);
       await usage.close();
       await upstream?.close();
       await sink.close();

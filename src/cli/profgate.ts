@@ -24,6 +24,8 @@ Usage:
   profgate replay [flags]         replay a gateway's recorded traffic (profgate replay --help)
   profgate spool ls [--project ID] [--data-dir DIR]
                                   what arrived in the local sink, per project
+  profgate spool backlog [--data-dir DIR]
+                                  what waits in the upstream spool, and its dead letters
 `;
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { summarizeSink } from "../ingest/sink/sink-reader.js";
+import { inspectSpool } from "../upstream/spool/inspect-spool.js";
 import { fail } from "./command.js";
 
 const iso = (ms: number | null | undefined) => (ms == null ? "-" : new Date(ms).toISOString());
@@ -8,8 +9,12 @@ const iso = (ms: number | null | undefined) => (ms == null ? "-" : new Date(ms).
 /** `profgate spool ls`: records and bytes per project in the local sink, and the newest records. */
 export async function runSpool(args: string[]): Promise<void> {
   const [verb, ...rest] = args;
+  if (verb === "backlog") return runSpoolBacklog(rest);
   if (verb !== "ls")
-    return fail("Usage: profgate spool ls [--project ID] [--data-dir DIR] [--newest N] [-o table|json]");
+    return fail(
+      "Usage: profgate spool ls [--project ID] [--data-dir DIR] [--newest N] [-o table|json]\n" +
+        "       profgate spool backlog [--data-dir DIR] [-o table|json]",
+    );
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -41,5 +46,38 @@ export async function runSpool(args: string[]): Promise<void> {
         `  ${iso(r.receivedAt)}  ${r.method.padEnd(11)}  ${String(r.payloadBytes).padStart(10)} B  service account ${r.serviceAccountId}  token ${r.tokenId}\n`,
       );
     }
+  }
+}
+
+/**
+ * `profgate spool backlog`: in upstream mode with `--spool`, what waits for the upstream per
+ * project (records, bytes, oldest) and the dead letters the upstream refused.
+ */
+async function runSpoolBacklog(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      "data-dir": { type: "string", default: process.env["PROFGATE_DATA_DIR"] ?? "./data" },
+      output: { type: "string", short: "o", default: "table" },
+    },
+  });
+  const report = await inspectSpool(join(values["data-dir"], "spool"));
+  if (values.output === "json") {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const waiting = report.projects.filter((p) => p.records > 0);
+  if (waiting.length === 0) process.stdout.write("Nothing waits for the upstream.\n");
+  for (const p of waiting) {
+    process.stdout.write(
+      `project ${p.projectId}: ${p.records} records, ${p.bytes} bytes waiting since ${iso(p.oldestReceivedAt)}\n`,
+    );
+  }
+  process.stdout.write(`${report.deadLetters.length} dead letters\n`);
+  for (const d of report.deadLetters.slice(-5)) {
+    const reason = d.reason ? `code ${d.reason.code}: ${d.reason.details}` : "unreadable";
+    process.stdout.write(
+      `  ${iso(d.receivedAt)}  ${d.method.padEnd(10)}  project ${d.projectId}  ${reason}\n`,
+    );
   }
 }

@@ -274,7 +274,7 @@ export const SERVE_FLAGS = {
   upstreamTimeout: {
     name: "upstream-timeout",
     description:
-      "Bound on each forwarded unary call and Write exchange; on expiry the agent gets UNAVAILABLE (uploads are not bounded).",
+      "Bound on each forwarded unary call and Write exchange; on expiry the agent gets UNAVAILABLE (uploads: --upload-timeout).",
     default: "30s",
     parse: parseDuration,
   },

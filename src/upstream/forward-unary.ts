@@ -82,7 +82,9 @@ export function forwardUnary(deps: ForwardingDeps, path: string, spoolAs?: Spool
     };
 
     if (spoolAs && deps.admit) {
-      deps.admit(auth, call.request.byteLength).then(forward, (error: unknown) => callback(toServiceError(error)));
+      deps
+        .admit(auth, call.request.byteLength)
+        .then(forward, (error: unknown) => callback(toServiceError(error)));
     } else {
       forward();
     }

@@ -22,15 +22,16 @@ function limitReadAhead(stream: Readable, messages: number): void {
  * written upstream as it arrives, and reading from the agent pauses while the upstream has not
  * taken what was written (HTTP/2 flow control), so memory stays bounded however large the
  * file. The upstream's response or status ends the agent's call; an agent that goes away
- * cancels the upstream call. Uploads are bounded by the agent's deadline only: large files
- * take as long as they take.
+ * cancels the upstream call. Uploads are bounded by the agent's deadline and `--upload-timeout`
+ * (not `--upstream-timeout`: large files take as long as they take); either ends the call with
+ * DEADLINE_EXCEEDED.
  */
 export function forwardUpload(deps: ForwardingDeps, path: string) {
   return (call: ServerReadableStream<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
     const started = Date.now();
     const auth = authContextOf(call);
     limitReadAhead(call, 1);
-    const deadline = upstreamDeadline(call.getDeadline());
+    const deadline = upstreamDeadline(call.getDeadline(), deps.uploadTimeoutMs);
     let done = false;
     let cancelled = false;
     let inFlight = 0;

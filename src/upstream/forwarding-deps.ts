@@ -20,11 +20,13 @@ export interface ForwardingDeps {
   /** Transport failures, logged at most every few seconds. */
   failures: ThrottledWarning;
   /** Present with `--spool`: where WriteRaw and WriteArrow go when the upstream fails. */
-  spool?: SpoolPort;
+  spool?: SpoolPort | undefined;
   /** An upstream call succeeded: the upstream is back, so waiting deliveries may go now. */
-  onUpstreamOk?: () => void;
+  onUpstreamOk?: (() => void) | undefined;
+  /** Bound on a forwarded Upload (`--upload-timeout`); unbounded when absent. */
+  uploadTimeoutMs?: number | undefined;
   /** Per-project rate limiting of WriteRaw and WriteArrow (`ingest/admission.ts`), as in local mode. */
   admit?: Admit | undefined;
   /** Every finished upstream call, for metrics: the method name and the status the agent got. */
-  onUpstreamCall?: (method: string, seconds: number, code: status) => void;
+  onUpstreamCall?: ((method: string, seconds: number, code: status) => void) | undefined;
 }

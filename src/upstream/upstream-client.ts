@@ -4,6 +4,7 @@ import {
   type ClientDuplexStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  connectivityState,
   credentials,
   type Deadline,
   Metadata,
@@ -130,6 +131,11 @@ export class UpstreamClient {
     const token = this.settings.bearerToken;
     const without = token ? text.split(token).join("[REDACTED]") : text;
     return redactTokens(without);
+  }
+
+  /** The connection's state, e.g. for readiness: `READY`, `CONNECTING`, `TRANSIENT_FAILURE`, `IDLE`. */
+  connectivity(): string {
+    return connectivityState[this.client.getChannel().getConnectivityState(false)] ?? "UNKNOWN";
   }
 
   close(): void {

@@ -26,7 +26,8 @@ export interface FailureContext {
 // Statuses grpc-js makes up on the client side when the connection, not the server, failed.
 const CONNECTION_LOST =
   /^(Connection dropped|Stream refused by server|Received RST_STREAM|Write error|Write failed|read ECONNRESET|Call cancelled)/;
-const UNREACHABLE = /^(No connection established|Channel closed|Name resolution failed|DNS resolution failed)/;
+const UNREACHABLE =
+  /^(No connection established|Channel closed|Name resolution failed|DNS resolution failed)/;
 
 /**
  * Maps the way an upstream call failed to the status the agent gets. Statuses the upstream

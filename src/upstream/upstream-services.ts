@@ -13,6 +13,7 @@ import { forwardWrite } from "./forward-write.js";
 import type { ForwardingDeps } from "./forwarding-deps.js";
 import { methodPath, rawServiceDefinition } from "./raw-service-definition.js";
 import { Spool, type SpoolStats } from "./spool/spool.js";
+import type { SpoolMethod } from "./spool/spooled-call.js";
 import { SpoolDrainer } from "./spool/spool-drainer.js";
 import { ThrottledWarning } from "./throttled-warning.js";
 import { UpstreamClient } from "./upstream-client.js";
@@ -24,6 +25,8 @@ export interface Upstream {
   services: ServiceBinding[];
   /** What the spool holds; undefined without `--spool`. */
   spoolStats(): SpoolStats | undefined;
+  /** The upstream connection's state (`READY`, `CONNECTING`, `TRANSIENT_FAILURE`, `IDLE`). */
+  connectivity(): string;
   /** Stops draining, closes the spool and the connection. Call after the servers stopped. */
   close(): Promise<void>;
 }
@@ -31,27 +34,33 @@ export interface Upstream {
 export interface UpstreamHooks {
   /** Every finished upstream call of an agent: method name, seconds, the status code the agent got. */
   onUpstreamCall?: (method: string, seconds: number, code: status) => void;
-  /** The per-project rate limit of WriteRaw and WriteArrow, as in local mode. */
+  /** The per-project rate limit of WriteRaw, WriteArrow and Write, as in local mode. */
   admit?: Admit | undefined;
+  /** Bound on each forwarded Upload (`--upload-timeout`). */
+  uploadTimeoutMs?: number | undefined;
 }
 
-function forwardingImplementation(
-  service: DescService,
-  deps: ForwardingDeps,
-): UntypedServiceImplementation {
+/** The unary writes that are spooled when the upstream fails; every other method is only forwarded. */
+const SPOOLED: ReadonlySet<string> = new Set(["WriteRaw", "WriteArrow"]);
+
+function forwardingImplementation(service: DescService, deps: ForwardingDeps): UntypedServiceImplementation {
   const implementation: UntypedServiceImplementation = {};
   for (const method of service.methods) {
     const path = methodPath(service, method.name);
-    if (method.methodKind === "bidi_streaming") implementation[method.localName] = forwardWrite(deps, path);
-    else if (method.methodKind === "client_streaming")
-      implementation[method.localName] = forwardUpload(deps, path);
-    else if (method.methodKind === "unary") {
-      const spoolable = service === ProfileStoreService && ["WriteRaw", "WriteArrow"].includes(method.name);
-      implementation[method.localName] = forwardUnary(
-        deps,
-        path,
-        spoolable ? (method.name as "WriteRaw" | "WriteArrow") : undefined,
-      );
+    switch (method.methodKind) {
+      case "bidi_streaming":
+        implementation[method.localName] = forwardWrite(deps, path);
+        break;
+      case "client_streaming":
+        implementation[method.localName] = forwardUpload(deps, path);
+        break;
+      case "unary": {
+        const spoolAs = service === ProfileStoreService && SPOOLED.has(method.name) ? method.name : undefined;
+        implementation[method.localName] = forwardUnary(deps, path, spoolAs as SpoolMethod | undefined);
+        break;
+      }
+      default:
+        throw new Error(`no forwarding for the ${method.methodKind} method ${path}`);
     }
   }
   return implementation;
@@ -88,10 +97,11 @@ export async function openUpstream(
     client,
     log,
     failures: new ThrottledWarning(log),
-    ...(spool ? { spool } : {}),
-    ...(drainer ? { onUpstreamOk: () => drainer.nudge() } : {}),
-    ...(hooks.onUpstreamCall ? { onUpstreamCall: hooks.onUpstreamCall } : {}),
+    spool,
+    onUpstreamOk: drainer ? () => drainer.nudge() : undefined,
+    onUpstreamCall: hooks.onUpstreamCall,
     admit: hooks.admit,
+    uploadTimeoutMs: hooks.uploadTimeoutMs,
   };
   const stats = spool?.stats();
   log.info(
@@ -100,7 +110,9 @@ export async function openUpstream(
       tls: !settings.insecure,
       bearerToken: settings.bearerToken !== undefined,
       headers: Object.keys(settings.headers),
-      spool: settings.spool ? { dir: settings.spool.dir, maxBytes: settings.spool.maxBytes, ...stats } : false,
+      spool: settings.spool
+        ? { dir: settings.spool.dir, maxBytes: settings.spool.maxBytes, ...stats }
+        : false,
     },
     "forwarding agent calls to the upstream",
   );
@@ -110,6 +122,7 @@ export async function openUpstream(
       implementation: forwardingImplementation(service, deps),
     })),
     spoolStats: () => spool?.stats(),
+    connectivity: () => client.connectivity(),
     async close() {
       await drainer?.close();
       await spool?.close();

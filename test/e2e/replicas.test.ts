@@ -60,6 +60,8 @@ describe("replicas sharing one Redis", () => {
       "e2e:",
       "--last-used-flush-interval",
       "200ms",
+      "--auth-failure-burst",
+      "0",
     ];
     a = await startGateway(join(dir.path, "a"), flags);
     b = await startGateway(join(dir.path, "b"), flags);

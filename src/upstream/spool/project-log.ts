@@ -1,6 +1,6 @@
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { EncodedFrame } from "../../ingest/sink/segment-format.js";
+import { type EncodedFrame, FRAME_HEADER_BYTES } from "../../ingest/sink/segment-format.js";
 import { readFrameAt, readFrames } from "../../ingest/sink/segment-reader.js";
 import {
   recoverProject,
@@ -8,7 +8,6 @@ import {
   type SinkWarningHandler,
 } from "../../ingest/sink/segment-recovery.js";
 import { nodeSegmentIo, SegmentWriter, type SinkStats } from "../../ingest/sink/segment-writer.js";
-import { FRAME_HEADER_BYTES } from "../../ingest/sink/segment-format.js";
 import type { IngestRecord } from "../../ingest/sink/sink.js";
 import { ensureDir, listSegments, segmentPath, syncDir } from "../../ingest/sink/sink-layout.js";
 import { CursorFile, readCursor, type SpoolPosition } from "./spool-cursor.js";
@@ -19,6 +18,13 @@ export interface SpoolHead {
   next: SpoolPosition;
   /** The record's size on disk, frame included. */
   frameBytes: number;
+}
+
+/** An open segment being read, and its size when last looked at. */
+interface Reader {
+  segment: number;
+  handle: FileHandle;
+  size: number;
 }
 
 /** What a project's log held when it was opened. */
@@ -42,7 +48,7 @@ export interface ProjectLogOptions {
  */
 export class ProjectLog {
   private writer: Promise<SegmentWriter> | undefined;
-  private reader: { segment: number; handle: FileHandle } | undefined;
+  private reader: Reader | undefined;
   private readonly frameHead = Buffer.alloc(FRAME_HEADER_BYTES);
 
   private constructor(
@@ -100,10 +106,14 @@ export class ProjectLog {
   async head(): Promise<SpoolHead | undefined> {
     for (;;) {
       const { segment, offset } = this.position;
-      const handle = await this.readerAt(segment);
-      const size = handle ? (await handle.stat()).size : 0;
-      if (handle && offset < size) {
-        const frame = await readFrameAt(handle, this.frameHead, offset, size);
+      const reader = await this.readerAt(segment);
+      if (reader && offset < reader.size) {
+        let frame = await readFrameAt(reader.handle, this.frameHead, offset, reader.size);
+        if (frame.kind === "incomplete") {
+          // The size is refreshed only when a frame seems to pass it: one stat per many records.
+          reader.size = (await reader.handle.stat()).size;
+          frame = await readFrameAt(reader.handle, this.frameHead, offset, reader.size);
+        }
         if (frame.kind === "record") {
           return {
             record: frame.record,
@@ -171,17 +181,23 @@ export class ProjectLog {
     return backlog;
   }
 
-  private async readerAt(segment: number): Promise<FileHandle | undefined> {
-    if (this.reader?.segment === segment) return this.reader.handle;
+  /** The open segment `segment` with its size as last seen; refreshed when it is used up. */
+  private async readerAt(segment: number): Promise<Reader | undefined> {
+    if (this.reader?.segment === segment) {
+      if (this.position.offset >= this.reader.size) this.reader.size = (await this.reader.handle.stat()).size;
+      return this.reader;
+    }
     await this.reader?.handle.close();
     this.reader = undefined;
+    let handle: FileHandle;
     try {
-      this.reader = { segment, handle: await open(segmentPath(this.dir, segment), "r") };
+      handle = await open(segmentPath(this.dir, segment), "r");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
-    return this.reader.handle;
+    this.reader = { segment, handle, size: (await handle.stat()).size };
+    return this.reader;
   }
 
   private writerFor(): Promise<SegmentWriter> {

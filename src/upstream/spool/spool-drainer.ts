@@ -116,12 +116,15 @@ export class SpoolDrainer {
     }
   }
 
-  /** Records the outcome of the head; a failure here means it may be delivered again. */
+  /**
+   * Records the outcome of the head (`record`); if that fails the head stays, and may reach the
+   * upstream twice. `refusal`: why it went to the dead letters, for the log.
+   */
   private async settle(
     queue: ProjectQueue,
     head: SpoolHead,
     record: () => Promise<void>,
-    deadLetter?: unknown,
+    refusal?: unknown,
   ): Promise<boolean> {
     const { log } = this.options;
     try {
@@ -134,13 +137,13 @@ export class SpoolDrainer {
       await this.sleep(1);
       return false;
     }
-    if (deadLetter !== undefined) {
+    if (refusal !== undefined) {
       log.warn(
         {
           projectId: queue.projectId,
           method: head.record.method,
           receivedAt: new Date(head.record.receivedAt).toISOString(),
-          reason: deadLetter,
+          reason: refusal,
         },
         "the upstream refused a spooled record; it was moved to the dead letters (spool/dead-letter)",
       );

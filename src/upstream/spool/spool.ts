@@ -42,7 +42,7 @@ export interface SpoolStats {
 export class ProjectQueue {
   readonly backlog: Backlog = { records: 0, bytes: 0 };
   /** Appends decided but not yet durable: they already count for ordering and for the bound. */
-  pending: Backlog = { records: 0, bytes: 0 };
+  readonly pending: Backlog = { records: 0, bytes: 0 };
   private waiter: (() => void) | undefined;
 
   constructor(

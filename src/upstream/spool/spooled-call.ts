@@ -33,7 +33,10 @@ interface SpoolMeta {
  * its payloads are `[request, meta]` where meta is JSON `{upstreamProjectId, deadLetter?}`.
  */
 export function toRecord(call: SpooledCall, deadLetter?: DeadLetterReason): IngestRecord {
-  const meta: SpoolMeta = { upstreamProjectId: call.upstreamProjectId, ...(deadLetter ? { deadLetter } : {}) };
+  const meta: SpoolMeta = {
+    upstreamProjectId: call.upstreamProjectId,
+    ...(deadLetter ? { deadLetter } : {}),
+  };
   return {
     receivedAt: call.receivedAt,
     method: call.method,
