@@ -38,6 +38,24 @@ describe("profgate loadgen and replay against running gateways", () => {
     await dir?.remove();
   });
 
+  /** Replays the source gateway's recording against the target, as its agent, at `speed`. */
+  const replayTo = (speed: string) =>
+    profgate([
+      "replay",
+      "--from",
+      join(dir.path, "source"),
+      "--target",
+      target.target,
+      "--token-file",
+      join(dir.path, "target", "agent.token"),
+      "--project-map",
+      `${sourceBoot.projectId}=${targetBoot.projectId}`,
+      "--speed",
+      speed,
+      "-o",
+      "json",
+    ]);
+
   it("reports the counts that the gateway's sink and metrics recorded", async () => {
     const summary = json(
       await profgate([
@@ -90,23 +108,8 @@ describe("profgate loadgen and replay against running gateways", () => {
 
   it("replays the recorded session byte for byte, in order, with substituted credentials", async () => {
     const recorded = await sinkRecords(join(dir.path, "source"), sourceBoot.projectId);
-    const summary = json(
-      await profgate([
-        "replay",
-        "--from",
-        join(dir.path, "source"),
-        "--target",
-        target.target,
-        "--token-file",
-        join(dir.path, "target", "agent.token"),
-        "--project-map",
-        `${sourceBoot.projectId}=${targetBoot.projectId}`,
-        "--speed",
-        "max",
-        "-o",
-        "json",
-      ]),
-    );
+    const summary = json(await replayTo("max"));
+
     expect(summary.codes).toEqual({ OK: recorded.length });
     const replayed = await sinkRecords(join(dir.path, "target"), targetBoot.projectId);
     expect(replayed.map((r) => r.method)).toEqual(recorded.map((r) => r.method));
@@ -120,23 +123,8 @@ describe("profgate loadgen and replay against running gateways", () => {
     const recorded = await sinkRecords(join(dir.path, "source"), sourceBoot.projectId);
     const span = recorded[recorded.length - 1]!.receivedAt - recorded[0]!.receivedAt;
     const started = Date.now();
-    const summary = json(
-      await profgate([
-        "replay",
-        "--from",
-        join(dir.path, "source"),
-        "--target",
-        target.target,
-        "--token-file",
-        join(dir.path, "target", "agent.token"),
-        "--project-map",
-        `${sourceBoot.projectId}=${targetBoot.projectId}`,
-        "--speed",
-        "2",
-        "-o",
-        "json",
-      ]),
-    );
+    const summary = json(await replayTo("2"));
+
     expect(summary.codes.OK).toBe(recorded.length);
     expect(Date.now() - started).toBeGreaterThanOrEqual(span / 2 - 50);
   });
