@@ -32,8 +32,10 @@ export async function runServe(args: string[]): Promise<void> {
     gateway = await startGateway(config, log);
   } catch (error) {
     log.fatal({ err: error }, "profgate could not start");
-    log.flush();
-    return fail(`could not start: ${(error as Error).message}`);
+    fail(`could not start: ${(error as Error).message}`);
+    // Listeners bound before the failure would keep a half-started gateway running.
+    log.flush(() => process.exit());
+    return;
   }
   let stopping = false;
   const stop = (signal: string) => {

@@ -213,7 +213,7 @@ export const SERVE_FLAGS = {
   maxConcurrentStreams: {
     name: "max-concurrent-streams",
     description: "Most calls one connection may have open at once (an agent needs a handful).",
-    default: "128",
+    default: "32",
     parse: parsePositiveInt,
   },
   maxConnectionIdle: {

@@ -9,7 +9,7 @@ import { grpcCodeName } from "./metric-labels.js";
 export type CallIdentity = Pick<AuthContext, "organizationId" | "projectId" | "serviceAccountId" | "tokenId">;
 
 export interface CallLogOptions {
-  log: Pick<Logger, "info" | "warn">;
+  log: Pick<Logger, "debug" | "info" | "warn">;
   /** The auth context the auth interceptor attached to a call's metadata; undefined if refused. */
   contextOf: (metadata: Metadata) => CallIdentity | undefined;
   /** Calls to leave out. Default: successful health checks, which probes repeat every few seconds. */
@@ -26,7 +26,7 @@ const skipHealthChecks = (info: CallEndInfo) =>
  * Turns the metrics interceptor's `onCallEnd` into one log line per finished call:
  * `{ method, organizationId, projectId, serviceAccountId, tokenId, code, durationMs, bytes, peer }`,
  * plus `details` when the call failed. Server faults (INTERNAL, UNKNOWN, DATA_LOSS) log at warn;
- * everything else, client errors included, at info. Metadata values are never logged.
+ * calls the client cancelled at debug; everything else, client errors included, at info. Metadata values are never logged.
  */
 export function callLogger(options: CallLogOptions): (info: CallEndInfo) => void {
   const skip = options.skip ?? skipHealthChecks;
@@ -46,6 +46,8 @@ export function callLogger(options: CallLogOptions): (info: CallEndInfo) => void
       details: info.code === status.OK ? undefined : info.details,
     };
     if (SERVER_FAULTS.has(info.code)) options.log.warn(line, "call failed");
+    // A client that opens streams and drops them must not turn each into an info line.
+    else if (info.code === status.CANCELLED) options.log.debug(line, "call cancelled by the client");
     else options.log.info(line, "call finished");
   };
 }

@@ -14,7 +14,7 @@ export function createGrpcServer(options: {
   return new Server({
     // Bounds on what a client controls: header size, streams per connection, dead peers.
     "grpc.max_metadata_size": 16 * 1024,
-    "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 128,
+    "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 32,
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
     ...(options.maxConnectionIdleMs ? { "grpc.max_connection_idle_ms": options.maxConnectionIdleMs } : {}),
