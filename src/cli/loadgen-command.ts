@@ -5,18 +5,27 @@ import { parseDuration } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
 import { formatSnapshot } from "../loadgen/call-stats.js";
 import { runFleet } from "../loadgen/fleet.js";
+import { holdIdleFleet } from "../loadgen/idle-fleet.js";
 import { parseMix } from "../loadgen/mix.js";
+import type { SimulatedAgentOptions } from "../loadgen/simulated-agent.js";
 import { channelFor, readToken, TARGET_FLAGS } from "./target-options.js";
 
 const USAGE = `Usage: profgate loadgen --target HOST:PORT (--token-file FILE | --tokens-from-dir DIR) --project ID[,ID...] [flags]
 
 Simulates a fleet of parca-agents, each with its own connection, node label and agent id.
   --agents N            agents to simulate (default 10)
-  --interval DURATION   each agent calls once per interval, +-20% jitter (default 5s, like parca-agent)
+  --interval DURATION   each agent calls once per interval, +-20% jitter (default 5s, like parca-agent);
+                        0: back to back, each agent calls again as soon as its call ended (N concurrent callers)
   --rate N              open loop instead: N calls per second across the fleet
   --mix K=W,...         call mix (default writearrow=80,write=15,writeraw=5; also debuginfo, reportpanic)
   --payload-bytes N     approximate payload size (default 65536)
-  --duration DURATION   how long to run (default 30s)
+  --duration DURATION   how long to measure (default 30s)
+  --warmup DURATION     run this long first without measuring (default 0s)
+  --junk-ratio R        this fraction of calls are WriteArrow calls with an unknown, well-formed token,
+                        reported apart as "junk" (default 0)
+  --junk-distinct N     junk tokens to draw from at random (default 0: a fresh token every junk call)
+  --connect-only        open every agent's connection, print one line when they are up, stay quiet
+                        for --duration (or until SIGTERM), then close them
   --tls, --tls-ca-file FILE, --tls-server-name NAME    TLS instead of plaintext
   --timeout DURATION    per-call deadline (default 30s)
   --report-interval D   how often to print progress (default 5s)
@@ -24,12 +33,35 @@ Simulates a fleet of parca-agents, each with its own connection, node label and 
 `;
 
 const parseDurationFlag = (flag: string, value: string) => {
+  if (value.trim() === "0") return 0;
   try {
     return parseDuration(value);
   } catch {
     throw invalidArgument(`--${flag} must be a duration such as 5s or 2m, not ${JSON.stringify(value)}.`);
   }
 };
+
+function readTokens(values: { "tokens-from-dir"?: string; "token-file"?: string }): string[] {
+  const dir = values["tokens-from-dir"];
+  const tokens = dir
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".token"))
+        .sort()
+        .map((f) => readToken(join(dir, f)))
+    : values["token-file"]
+      ? [readToken(values["token-file"])]
+      : [];
+  if (tokens.length === 0)
+    throw invalidArgument("Pass --token-file FILE or --tokens-from-dir DIR (of *.token files).");
+  return tokens;
+}
+
+function wholeNumber(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw invalidArgument(`--${flag} must be a whole number of at least ${min}.`);
+  return n;
+}
 
 /** `profgate loadgen`: load a gateway the way a fleet of agents would, and report what it saw. */
 export async function runLoadgen(args: string[]): Promise<void> {
@@ -45,6 +77,10 @@ export async function runLoadgen(args: string[]): Promise<void> {
       mix: { type: "string", default: "writearrow=80,write=15,writeraw=5" },
       "payload-bytes": { type: "string", default: "65536" },
       duration: { type: "string", default: "30s" },
+      warmup: { type: "string", default: "0s" },
+      "junk-ratio": { type: "string", default: "0" },
+      "junk-distinct": { type: "string", default: "0" },
+      "connect-only": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -52,50 +88,70 @@ export async function runLoadgen(args: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const tokens = values["tokens-from-dir"]
-    ? readdirSync(values["tokens-from-dir"])
-        .filter((f) => f.endsWith(".token"))
-        .sort()
-        .map((f) => readToken(join(values["tokens-from-dir"]!, f)))
-    : values["token-file"]
-      ? [readToken(values["token-file"])]
-      : [];
-  if (tokens.length === 0)
-    throw invalidArgument("Pass --token-file FILE or --tokens-from-dir DIR (of *.token files).");
+  const tokens = readTokens(values);
   const projects = (values.project ?? "").split(",").filter((p) => p !== "");
   if (projects.length === 0) throw invalidArgument("Pass --project ID (or several, comma-separated).");
-  const count = Number(values.agents);
-  const payloadBytes = Number(values["payload-bytes"]);
-  if (!Number.isInteger(count) || count < 1)
-    throw invalidArgument("--agents must be a whole number above 0.");
-  if (!Number.isInteger(payloadBytes) || payloadBytes < 1)
-    throw invalidArgument("--payload-bytes must be above 0.");
+  const count = wholeNumber("agents", values.agents, 1);
+  const payloadBytes = wholeNumber("payload-bytes", values["payload-bytes"], 1);
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && !(rate > 0)) throw invalidArgument("--rate must be above 0.");
+  const junkRatio = Number(values["junk-ratio"]);
+  if (!(junkRatio >= 0 && junkRatio <= 1)) throw invalidArgument("--junk-ratio must be between 0 and 1.");
+  const junkDistinct = wholeNumber("junk-distinct", values["junk-distinct"], 0);
   const json = values.output === "json";
   const { target, channel, channelOptions } = channelFor(values);
   const timeoutMs = parseDurationFlag("timeout", values.timeout);
+  const durationMs = parseDurationFlag("duration", values.duration);
+  const agents: SimulatedAgentOptions[] = Array.from({ length: count }, (_, i) => ({
+    target,
+    channel,
+    channelOptions,
+    token: tokens[i % tokens.length]!,
+    projectId: projects[i % projects.length]!,
+    node: `loadgen-node-${i}`,
+    payloadBytes,
+    timeoutMs,
+  }));
+  const out = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+
+  if (values["connect-only"]) {
+    const stop = new AbortController();
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => stop.abort());
+    const result = await holdIdleFleet({
+      agents,
+      holdMs: durationMs,
+      signal: stop.signal,
+      onConnected: (r) =>
+        out(
+          `connected ${r.connected} of ${r.agents} agents (${r.failed} failed) in ${r.connectSeconds.toFixed(1)} s`,
+        ),
+    });
+    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+
   const result = await runFleet({
-    agents: Array.from({ length: count }, (_, i) => ({
-      target,
-      channel,
-      channelOptions,
-      token: tokens[i % tokens.length]!,
-      projectId: projects[i % projects.length]!,
-      node: `loadgen-node-${i}`,
-      payloadBytes,
-      timeoutMs,
-    })),
+    agents,
     mix: parseMix(values.mix),
-    durationMs: parseDurationFlag("duration", values.duration),
+    durationMs,
+    warmupMs: parseDurationFlag("warmup", values.warmup),
     intervalMs: parseDurationFlag("interval", values.interval),
     ...(rate !== undefined ? { rate } : {}),
+    junkRatio,
+    junkDistinct,
     reportEveryMs: parseDurationFlag("report-interval", values["report-interval"]),
-    onReport: (s) => (json ? process.stderr : process.stdout).write(`${formatSnapshot("interval:", s)}\n`),
+    onReport: (s) => out(formatSnapshot("interval:", s)),
+    onMeasuring: (phase) => out(`measuring ${phase}`),
   });
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else
+  else {
     process.stdout.write(
       `${formatSnapshot(`total (${result.agents} agents, ${result.seconds.toFixed(1)} s):`, result)}\n`,
     );
+    if (result.junk) {
+      process.stdout.write(
+        `${formatSnapshot(`junk (${result.junk.distinctTokens} distinct tokens):`, result.junk)}\n`,
+      );
+    }
+  }
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { ChannelCredentials } from "@grpc/grpc-js";
+import { type CallOptions, type ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
 import { AgentClient } from "../agent-sim/agent-client.js";
 import type { CallStats } from "./call-stats.js";
 import type { CallKind } from "./mix.js";
-import { type AgentPayloads, agentPayloads, payloadSize } from "./payload-pool.js";
+import { AgentPayloads } from "./payload-pool.js";
 
 export interface SimulatedAgentOptions {
   target: string;
@@ -15,63 +15,72 @@ export interface SimulatedAgentOptions {
   payloadBytes: number;
   /** Per-call deadline. */
   timeoutMs: number;
+  /** Payloads shared with other agents of a large fleet; default: the agent's own. */
+  payloads?: AgentPayloads;
 }
 
 const DEBUGINFO_BYTES = 64 * 1024;
+const WRITE_ARROW = "/parca.profilestore.v1alpha1.ProfileStoreService/WriteArrow";
+const passBuffer = (bytes: Buffer) => bytes;
 
 /**
  * One agent of a simulated fleet: its own connection (a local subchannel pool), its `node`
  * label, and the calls parca-agent makes, each timed into `stats` with its status code.
+ * WriteArrow requests are serialized once and sent as bytes, so that the load generator spends
+ * its CPU on the wire, not on re-encoding the same 64 KiB.
  */
 export class SimulatedAgent {
-  private readonly client: AgentClient;
+  /** Owns the connection; every other client of the agent shares its channel. */
+  private readonly raw: Client;
+  private agentClient: AgentClient | undefined;
   private readonly payloads: AgentPayloads;
   private calls = 0;
 
   constructor(private readonly options: SimulatedAgentOptions) {
-    this.client = new AgentClient(
-      options.target,
-      { token: options.token, projectId: options.projectId },
-      options.channel,
-      {
-        ...options.channelOptions,
-        "grpc.use_local_subchannel_pool": 1,
-        "grpc.primary_user_agent": "profgate-loadgen",
-      },
-    );
-    this.payloads = agentPayloads(options.node, options.payloadBytes);
+    this.raw = new Client(options.target, options.channel, {
+      "grpc.max_send_message_length": 64 * 1024 * 1024,
+      ...options.channelOptions,
+      "grpc.use_local_subchannel_pool": 1,
+      "grpc.primary_user_agent": "profgate-loadgen",
+    });
+    this.payloads = options.payloads ?? new AgentPayloads(options.node, options.payloadBytes, 4);
   }
 
-  async call(kind: CallKind, stats: CallStats): Promise<void> {
+  /** Opens the connection (TCP and HTTP/2 handshake) without making a call. */
+  connect(deadlineMs: number): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.raw.waitForReady(Date.now() + deadlineMs, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /** A call of `kind`; with `junkToken`, a WriteArrow call carrying that token instead of the agent's. */
+  async call(kind: CallKind, stats: CallStats, junkToken?: string): Promise<void> {
     const index = this.calls++;
     const started = performance.now();
     const deadline = { deadline: Date.now() + this.options.timeoutMs };
     let bytes = 0;
     let method = "";
     try {
+      if (junkToken !== undefined) kind = "writearrow";
       switch (kind) {
-        case "writearrow":
+        case "writearrow": {
           method = "WriteArrow";
-          bytes = payloadSize(this.payloads, kind, index);
-          await this.client.writeArrow(
-            this.payloads.writeArrow[index % this.payloads.writeArrow.length]!,
-            deadline,
-          );
+          const payload = this.payloads.writeArrow(index);
+          bytes = payload.ipcBuffer.byteLength;
+          await this.writeArrow(payload.request, junkToken ?? this.options.token, deadline);
           break;
+        }
         case "write": {
           method = "Write";
-          bytes = payloadSize(this.payloads, kind, index);
-          const { sample, locations } = this.payloads.write[index % this.payloads.write.length]!;
+          bytes = this.payloads.size(kind, index);
+          const { sample, locations } = this.payloads.write(index);
           await this.client.write(sample, () => locations, deadline);
           break;
         }
         case "writeraw":
           method = "WriteRaw";
-          bytes = payloadSize(this.payloads, kind, index);
-          await this.client.writeRaw(
-            this.payloads.writeRaw[index % this.payloads.writeRaw.length]!,
-            deadline,
-          );
+          bytes = this.payloads.size(kind, index);
+          await this.client.writeRaw(this.payloads.writeRaw(index), deadline);
           break;
         case "debuginfo":
           method = "Debuginfo";
@@ -92,6 +101,33 @@ export class SimulatedAgent {
     }
   }
 
+  close(): void {
+    this.agentClient?.close();
+    this.raw.close();
+  }
+
+  /** The agent's client for the other methods, made on first use, on the agent's connection. */
+  private get client(): AgentClient {
+    this.agentClient ??= new AgentClient(
+      this.options.target,
+      { token: this.options.token, projectId: this.options.projectId },
+      this.options.channel,
+      { channelOverride: this.raw.getChannel() },
+    );
+    return this.agentClient;
+  }
+
+  private writeArrow(request: Buffer, token: string, options: CallOptions): Promise<void> {
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${token}`);
+    metadata.set("projectid", this.options.projectId);
+    return new Promise((resolve, reject) =>
+      this.raw.makeUnaryRequest(WRITE_ARROW, passBuffer, passBuffer, request, metadata, options, (error) =>
+        error ? reject(error) : resolve(),
+      ),
+    );
+  }
+
   /** The debuginfo flow for a build id this agent has not uploaded before. */
   private async uploadDebuginfo(): Promise<void> {
     const buildId = randomUUID().replaceAll("-", "");
@@ -106,9 +142,5 @@ export class SimulatedAgent {
     const uploadId = uploadInstructions?.uploadId ?? "";
     await this.client.upload({ buildId, uploadId }, [new Uint8Array(DEBUGINFO_BYTES)]);
     await this.client.markUploadFinished({ buildId, uploadId });
-  }
-
-  close(): void {
-    this.client.close();
   }
 }

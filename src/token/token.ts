@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import * as crypto from "node:crypto";
 
 /** The prefix every profgate token starts with. */
 export const TOKEN_PREFIX = "psc_v1_";
@@ -15,7 +15,7 @@ export interface GeneratedToken {
 
 /** Generates a token from 32 bytes of the operating system's CSPRNG. */
 export function generateToken(): GeneratedToken {
-  const secret = TOKEN_PREFIX + randomBytes(32).toString("hex");
+  const secret = TOKEN_PREFIX + crypto.randomBytes(32).toString("hex");
   return { secret, hash: hashToken(secret) };
 }
 
@@ -24,10 +24,17 @@ export function isWellFormedToken(value: string): boolean {
   return value.length === TOKEN_PREFIX.length + 64 && TOKEN_PATTERN.test(value);
 }
 
+// Every call hashes its token once to find its principal: the one-shot `crypto.hash` (Node
+// >= 20.12) is about 3x cheaper than a Hash object; older Nodes get the same digest the slow way.
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === "function"
+    ? (text) => crypto.hash("sha256", text, "hex")
+    : (text) => crypto.createHash("sha256").update(text).digest("hex");
+
 /**
  * The stored form of a token: hex SHA-256 of the whole token string. Tokens carry 256 random
  * bits, so a fast hash is enough and lets the store find a token by index.
  */
 export function hashToken(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
+  return sha256Hex(secret);
 }
