@@ -7,9 +7,9 @@ import { createLogger } from "../../../src/observability/logger.js";
 const TOKEN = `psc_v1_${"ab".repeat(32)}`;
 const IDENTITY = { organizationId: "org-1", projectId: "proj-1", serviceAccountId: "sa-1", tokenId: "tok-1" };
 
-function capture() {
+function capture(level: "info" | "debug" = "info") {
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger("info", { write: (line: string) => lines.push(JSON.parse(line)) });
+  const log = createLogger(level, { write: (line: string) => lines.push(JSON.parse(line)) });
   return { log, lines };
 }
 
@@ -54,8 +54,8 @@ describe("callLogger", () => {
     expect(JSON.stringify(lines)).not.toContain(TOKEN);
   });
 
-  it("logs server faults at warn and client errors at info, with the details sent", () => {
-    const { log, lines } = capture();
+  it("logs server faults at warn, client errors at info and calls the client cancelled at debug", () => {
+    const { log, lines } = capture("debug");
     const logCall = callLogger({ log, contextOf: () => undefined });
     logCall(info({ code: status.INTERNAL, details: "Internal error; see the gateway's log." }));
     logCall(info({ code: status.DATA_LOSS, details: "lost" }));
@@ -65,8 +65,13 @@ describe("callLogger", () => {
       ["warn", "INTERNAL"],
       ["warn", "DATA_LOSS"],
       ["info", "UNAUTHENTICATED"],
-      ["info", "CANCELLED"],
+      ["debug", "CANCELLED"],
     ]);
+    const quiet = capture("info");
+    callLogger({ log: quiet.log, contextOf: () => undefined })(
+      info({ code: status.CANCELLED, details: "gone" }),
+    );
+    expect(quiet.lines).toEqual([]);
     expect(lines[2]).toMatchObject({ details: "Missing credentials" });
     expect(lines[2]).not.toHaveProperty("organizationId");
   });
