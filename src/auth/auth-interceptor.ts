@@ -8,6 +8,7 @@ import {
 } from "@grpc/grpc-js";
 import { DomainError } from "../errors.js";
 import { peerAddress } from "../iam/cidr.js";
+import { hashToken } from "../token/token.js";
 import type { Permission } from "../iam/permissions.js";
 import { toStatus } from "../rpc/to-status.js";
 import type { Authenticator } from "./authenticator.js";
@@ -104,10 +105,11 @@ async function decide(
   const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
   const address = peerAddress(peer);
   const { authenticator, failedAuth } = options;
-  if (failedAuth?.enabled && !authenticator.cachedPrincipal(token)) failedAuth.check(address);
+  const tokenHash = hashToken(token);
+  if (failedAuth?.enabled && !authenticator.cachedPrincipal(tokenHash)) failedAuth.check(address);
   let principal: Principal;
   try {
-    principal = await authenticator.principal(token);
+    principal = await authenticator.principal(token, tokenHash);
   } catch (error) {
     if (error instanceof DomainError && error.kind === "unauthenticated") failedAuth?.fail(address);
     throw error;

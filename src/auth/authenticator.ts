@@ -73,8 +73,7 @@ export class Authenticator {
   }
 
   /** Authenticates a well-formed token; UNAUTHENTICATED when unknown or expired. */
-  async principal(token: string): Promise<Principal> {
-    const tokenHash = hashToken(token);
+  async principal(token: string, tokenHash = hashToken(token)): Promise<Principal> {
     const principal = await this.cached(this.principals, `t:${tokenHash}`, tokenHash, async () => {
       const record = await this.deps.store.resolvePrincipal(tokenHash);
       if (!record) return null;
@@ -128,9 +127,9 @@ export class Authenticator {
     }
   }
 
-  /** The principal of a token if it is cached and fresh, without asking the store. */
-  cachedPrincipal(token: string): Principal | undefined {
-    return this.principals.get(hashToken(token)) ?? undefined;
+  /** The principal of a token's hash if it is cached and fresh, without asking the store. */
+  cachedPrincipal(tokenHash: string): Principal | undefined {
+    return this.principals.get(tokenHash) ?? undefined;
   }
 
   private async cached<T>(
