@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { unavailable } from "../../errors.js";
 import { writeFileAtomic } from "../../fs/atomic-file.js";
 import type {
   AuditEntry,
@@ -30,16 +31,29 @@ export class EmbeddedIamStore implements IamStore {
   private tokensByHash = new Map<string, string>();
   private pending: Promise<void> | undefined;
   private writing: Promise<void> | undefined;
+  /** The state as last written durably: what a failed write returns to. */
+  private committed: string;
+  /** Bumped when a failed write rolled the state back: changes applied before it are gone. */
+  private rollbacks = 0;
 
   private constructor(
     private readonly path: string,
     private state: EmbeddedState,
     private readonly lock: DirectoryLock,
+    private readonly write: (path: string, text: string) => Promise<void>,
   ) {
-    for (const token of values(state.tokens)) this.tokensByHash.set(token.hash, token.id);
+    this.committed = JSON.stringify(state);
+    this.index();
   }
 
-  static async open(dataDir: string): Promise<EmbeddedIamStore> {
+  /**
+   * Opens (or creates) the store of `dataDir`. `options.write` replaces the atomic file write,
+   * for tests of failing disks.
+   */
+  static async open(
+    dataDir: string,
+    options: { write?: (path: string, text: string) => Promise<void> } = {},
+  ): Promise<EmbeddedIamStore> {
     const lock = await acquireDirectoryLock(dataDir);
     const path = join(dataDir, "iam.json");
     let state: EmbeddedState;
@@ -52,7 +66,7 @@ export class EmbeddedIamStore implements IamStore {
       }
       state = emptyState();
     }
-    return new EmbeddedIamStore(path, state, lock);
+    return new EmbeddedIamStore(path, state, lock, options.write ?? ((p, text) => writeFileAtomic(p, text)));
   }
 
   async createOrganization(organization: Organization): Promise<void> {
@@ -251,11 +265,26 @@ export class EmbeddedIamStore implements IamStore {
       .map((r) => ({ ...r }));
   }
 
-  /** Applies `change` now (it throws before mutating when a rule fails) and resolves once durable. */
+  /**
+   * Applies `change` now (it throws before mutating when a rule fails) and resolves once durable.
+   * When a write fails, the state returns to the last durable one and every change applied since
+   * is refused, so nothing is acknowledged that a restart would not show.
+   */
   private async mutate<T>(change: (state: EmbeddedState) => T): Promise<T> {
+    const rollbacks = this.rollbacks;
     const result = change(this.state);
     await this.persist();
+    if (this.rollbacks !== rollbacks) {
+      throw unavailable(
+        "The IAM store could not be written (disk full or failing); retry shortly.",
+        "store_write_failed",
+      );
+    }
     return result;
+  }
+
+  private index(): void {
+    this.tokensByHash = new Map(values(this.state.tokens).map((t) => [t.hash, t.id]));
   }
 
   private persist(): Promise<void> {
@@ -263,10 +292,17 @@ export class EmbeddedIamStore implements IamStore {
     const run = async () => {
       await this.writing?.catch(() => {});
       this.pending = undefined;
-      const write = writeFileAtomic(this.path, JSON.stringify(this.state));
+      const text = JSON.stringify(this.state);
+      const write = this.write(this.path, text);
       this.writing = write;
       try {
         await write;
+        this.committed = text;
+      } catch (error) {
+        this.rollbacks++;
+        this.state = parseState(this.committed, this.path);
+        this.index();
+        throw error;
       } finally {
         if (this.writing === write) this.writing = undefined;
       }

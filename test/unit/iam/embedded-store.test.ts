@@ -45,3 +45,36 @@ describe("embedded store files", () => {
     await dir.remove();
   });
 });
+
+describe("embedded store on a failing disk", () => {
+  it("acknowledges nothing a failed write lost: the state returns to the last durable one", async () => {
+    const dir = await tempDir();
+    let failNext: ((error: Error) => void) | undefined;
+    const store = await EmbeddedIamStore.open(dir.path, {
+      write: async (path, text) => {
+        if (!failNext) return writeFile(path, text, { mode: 0o600 });
+        await new Promise<void>((_, reject) => {
+          failNext = (error) => reject(error);
+        });
+      },
+    });
+    await store.createOrganization({ id: "o", name: "o", createdAt: 1 });
+    const sa = (id: string) => ({ id, name: id, organizationId: "o", createdAt: 1, createdBy: "" });
+    failNext = () => {};
+    const first = store.createServiceAccount(sa("first"), 50);
+    await new Promise((r) => setTimeout(r, 10));
+    const second = store.createServiceAccount(sa("second"), 50);
+    const fail = failNext;
+    failNext = undefined;
+    fail(Object.assign(new Error("no space left on device"), { code: "ENOSPC" }));
+    await expect(first).rejects.toMatchObject({ code: "ENOSPC" });
+    await expect(second).rejects.toMatchObject({ kind: "unavailable", reason: "store_write_failed" });
+    expect(await store.listServiceAccounts("o")).toEqual([]);
+    await store.createServiceAccount(sa("third"), 50);
+    await store.close();
+    const reopened = await EmbeddedIamStore.open(dir.path);
+    expect((await reopened.listServiceAccounts("o")).map((a) => a.id)).toEqual(["third"]);
+    await reopened.close();
+    await dir.remove();
+  });
+});
