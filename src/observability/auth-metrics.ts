@@ -11,19 +11,32 @@ export function authMetricsHooks(metrics: ProfgateMetrics["auth"]): {
   onDecision: (decision: AuthDecision) => void;
   onCacheEvent: (event: CacheEvent) => void;
 } {
-  const events = metrics.cacheEvents;
+  // Label children resolved once: prom-client hashes a label set on every call otherwise.
+  const allowed = metrics.decisions.labels({ result: "allowed", reason: "allowed" });
+  const denied = new Map<string, ReturnType<typeof metrics.decisions.labels>>();
+  const deniedFor = (raw: string) => {
+    const label = authReasonLabel(raw);
+    const reason = label === "allowed" ? "internal" : label;
+    let child = denied.get(reason);
+    if (!child) {
+      child = metrics.decisions.labels({ result: "denied", reason });
+      denied.set(reason, child);
+    }
+    return child;
+  };
+  const events = new Map<CacheEvent, ReturnType<typeof metrics.cacheEvents.labels>>();
   return {
     onDecision(decision) {
-      if (decision.allowed) {
-        metrics.decisions.inc({ result: "allowed", reason: "allowed" });
-      } else {
-        const reason = authReasonLabel(decision.reason);
-        metrics.decisions.inc({ result: "denied", reason: reason === "allowed" ? "internal" : reason });
-      }
+      (decision.allowed ? allowed : deniedFor(decision.reason)).inc();
       metrics.decisionSeconds.observe(decision.seconds);
     },
     onCacheEvent(event) {
-      events.inc({ event });
+      let child = events.get(event);
+      if (!child) {
+        child = metrics.cacheEvents.labels({ event });
+        events.set(event, child);
+      }
+      child.inc();
     },
   };
 }

@@ -8,6 +8,19 @@ import type { ProfgateMetrics } from "./metrics.js";
  */
 export function meteredSink(inner: Sink, metrics: ProfgateMetrics): Sink {
   const { ingest, project } = metrics;
+  // Label children resolved once per method: prom-client hashes a label set on every call otherwise.
+  const children = new Map<
+    string,
+    { requests: { inc(n?: number): void }; bytes: { inc(n?: number): void } }
+  >();
+  const byMethod = (method: string) => {
+    let found = children.get(method);
+    if (!found) {
+      found = { requests: ingest.requests.labels({ method }), bytes: ingest.bytes.labels({ method }) };
+      children.set(method, found);
+    }
+    return found;
+  };
   return {
     async append(record) {
       const started = process.hrtime.bigint();
@@ -21,8 +34,9 @@ export function meteredSink(inner: Sink, metrics: ProfgateMetrics): Sink {
       }
       let bytes = 0;
       for (const payload of record.payloads) bytes += payload.byteLength;
-      ingest.requests.inc({ method: record.method });
-      ingest.bytes.inc({ method: record.method }, bytes);
+      const counters = byMethod(record.method);
+      counters.requests.inc();
+      counters.bytes.inc(bytes);
       project?.ingestBytes.inc({ project_id: record.projectId }, bytes);
     },
     close: () => inner.close(),
