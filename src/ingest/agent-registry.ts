@@ -1,3 +1,5 @@
+import { peerAddress } from "../iam/cidr.js";
+
 /** What the gateway knows of one agent's recent pushes. */
 export interface AgentStatus {
   id: string;
@@ -36,9 +38,5 @@ export class AgentRegistry {
 
 /** An agent's id: its `node` label where the payload carries one, else the peer's address without port. */
 export function agentIdOf(peer: string, node?: string): string {
-  if (node) return node;
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(peer);
-  if (bracketed) return bracketed[1]!;
-  const colon = peer.lastIndexOf(":");
-  return colon > 0 && peer.indexOf(":") === colon ? peer.slice(0, colon) : peer;
+  return node || peerAddress(peer);
 }

@@ -6,6 +6,7 @@ import type {
 } from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { authContextOf } from "../auth/auth-interceptor.js";
+import type { AuthContext } from "../auth/principal.js";
 import {
   type WriteArrowRequest,
   WriteArrowResponseSchema,
@@ -39,75 +40,76 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
       lastError: error ?? "",
     });
 
-  return {
-    writeRaw(call: ServerUnaryCall<Received<WriteRawRequest>, unknown>, callback: sendUnaryData<unknown>) {
+  /** Ends a write: the agent's status for `Agents`, and the rejection reason for metrics. */
+  const finish = (call: { getPeer(): string }, method: string, auth: AuthContext, started: number) => ({
+    ok: (node?: string) => track(call.getPeer(), auth.projectId, node, started),
+    failed: (error: unknown, node?: string) => {
+      track(call.getPeer(), auth.projectId, node, started, errorText(error));
+      deps.onRejected?.(method, toStatus(error).reason);
+    },
+  });
+
+  /**
+   * A unary write: `check` validates the request cheaply and names the payload to store as
+   * received; then admission (rate limits), the durable append, and only then the answer.
+   */
+  const unaryWrite =
+    <Req>(
+      method: "WriteRaw" | "WriteArrow",
+      check: (request: Received<Req>) => { payload: Uint8Array; node?: string | undefined },
+      response: () => unknown,
+    ) =>
+    (call: ServerUnaryCall<Received<Req>, unknown>, callback: sendUnaryData<unknown>) => {
       const started = deps.now();
       const auth = authContextOf(call);
+      const done = finish(call, method, auth, started);
       let node: string | undefined;
       Promise.resolve()
         .then(async () => {
-          node = validateWriteRaw(call.request.message).node;
-          await deps.admit?.(auth, call.request.raw.byteLength);
-          return deps.sink.append({
+          const checked = check(call.request);
+          node = checked.node;
+          await deps.admit?.(auth, checked.payload.byteLength);
+          await deps.sink.append({
             ...origin(auth),
             receivedAt: started,
-            method: "WriteRaw",
-            payloads: [call.request.raw],
+            method,
+            payloads: [checked.payload],
           });
         })
         .then(
           () => {
-            track(call.getPeer(), auth.projectId, node, started);
-            callback(null, create(WriteRawResponseSchema));
+            done.ok(node);
+            callback(null, response());
           },
           (error: unknown) => {
-            track(call.getPeer(), auth.projectId, node, started, errorText(error));
-            deps.onRejected?.("WriteRaw", toStatus(error).reason);
+            done.failed(error, node);
             callback(toServiceError(error));
           },
         );
-    },
+    };
 
-    writeArrow(
-      call: ServerUnaryCall<Received<WriteArrowRequest>, unknown>,
-      callback: sendUnaryData<unknown>,
-    ) {
-      const started = deps.now();
-      const auth = authContextOf(call);
-      const ipc = call.request.message.ipcBuffer;
-      Promise.resolve()
-        .then(async () => {
-          schemaVersion(ipc);
-          await deps.admit?.(auth, ipc.byteLength);
-          return deps.sink.append({
-            ...origin(auth),
-            receivedAt: started,
-            method: "WriteArrow",
-            payloads: [ipc],
-          });
-        })
-        .then(
-          () => {
-            track(call.getPeer(), auth.projectId, undefined, started);
-            callback(null, create(WriteArrowResponseSchema));
-          },
-          (error: unknown) => {
-            track(call.getPeer(), auth.projectId, undefined, started, errorText(error));
-            deps.onRejected?.("WriteArrow", toStatus(error).reason);
-            callback(toServiceError(error));
-          },
-        );
-    },
+  return {
+    writeRaw: unaryWrite<WriteRawRequest>(
+      "WriteRaw",
+      (request) => ({ payload: request.raw, node: validateWriteRaw(request.message).node }),
+      () => create(WriteRawResponseSchema),
+    ),
+
+    writeArrow: unaryWrite<WriteArrowRequest>(
+      "WriteArrow",
+      (request) => {
+        schemaVersion(request.message.ipcBuffer);
+        return { payload: request.message.ipcBuffer };
+      },
+      () => create(WriteArrowResponseSchema),
+    ),
 
     write(call: ServerDuplexStream<unknown, unknown>) {
-      const started = deps.now();
       const auth = authContextOf(call);
+      const done = finish(call, "Write", auth, deps.now());
       handleWriteExchange(call, auth, deps).then(
-        () => track(call.getPeer(), auth.projectId, undefined, started),
-        (error: unknown) => {
-          track(call.getPeer(), auth.projectId, undefined, started, errorText(error));
-          deps.onRejected?.("Write", toStatus(error).reason);
-        },
+        () => done.ok(),
+        (error: unknown) => done.failed(error),
       );
     },
   };
