@@ -43,6 +43,8 @@ interface MethodMetrics {
   service: string;
   method: string;
   type: GrpcType;
+  /** Client and bidi streams: the request is a stream of messages. */
+  streamingRequest: boolean;
   started: { inc(): void };
   received: { inc(): void };
   sent: { inc(): void };
@@ -64,6 +66,7 @@ function resolveMethod(metrics: GrpcServerMetrics, definition: ServerMethodDefin
     service,
     method,
     type,
+    streamingRequest: definition.requestStream,
     labels,
     started: metrics.started.labels(labels),
     received: metrics.msgReceived.labels(labels),
@@ -99,9 +102,10 @@ function deadlinePassed(call: ServerInterceptingCallInterface): boolean {
  * interceptor list: it then sits next to the transport and sees every call, including calls a
  * later interceptor refuses. A call the client cancels ends as CANCELLED; one that outlives
  * its deadline (or is cancelled within 100 ms of it) as DEADLINE_EXCEEDED. grpc-js first
- * shows a client's cancel to the handler as a half-close, so a handler that answers a
- * half-close at once, before the cancel arrives, is recorded with the code it sent (as
- * go-grpc-prometheus records a handler's returned code).
+ * shows a client's cancel as a half-close; the interceptor holds a half-close that is not the end of a complete unary
+ * request back for one turn of the event loop, so that a dropped call ends as CANCELLED
+ * without the handler acting on it. A unary call that really ended without its message gets
+ * INVALID_ARGUMENT (grpc-js would answer UNIMPLEMENTED).
  */
 export function grpcMetricsInterceptor(
   metrics: GrpcServerMetrics,
@@ -126,6 +130,7 @@ export function grpcMetricsInterceptor(
     let sent = 0;
     let bytes = 0;
     let ended = false;
+    let cancelled = false;
 
     const end = (code: status, details: string) => {
       if (ended) return;
@@ -171,8 +176,29 @@ export function grpcMetricsInterceptor(
         method.received.inc();
         proceed(message);
       })
+      .withOnReceiveHalfClose((proceed) => {
+        // A single-request call with its message: the common case, passed on at once.
+        if (received > 0 && !method.streamingRequest) {
+          proceed();
+          return;
+        }
+        // grpc-js shows a dropped connection as a half-close just before the cancel: wait one
+        // turn of the event loop for that cancel, so that an abandoned call is not answered
+        // (nor a Write exchange failed) as if the client had finished sending.
+        setImmediate(() => {
+          if (cancelled || ended) return;
+          if (method.streamingRequest) proceed();
+          // grpc-js would answer UNIMPLEMENTED, as if the method did not exist.
+          else
+            call.sendStatus({
+              code: status.INVALID_ARGUMENT,
+              details: `${method.path} takes exactly one request message; the call ended without one.`,
+            });
+        });
+      })
       // grpc-js also cancels after every status it sent; such a call has already ended.
       .withOnCancel(() => {
+        cancelled = true;
         if (ended) return;
         if (deadlinePassed(next)) end(status.DEADLINE_EXCEEDED, "Deadline exceeded");
         else end(status.CANCELLED, "Cancelled by the client");
@@ -192,6 +218,7 @@ export function grpcMetricsInterceptor(
       })
       .build();
 
-    return new ServerInterceptingCall(next, responder);
+    const call = new ServerInterceptingCall(next, responder);
+    return call;
   };
 }

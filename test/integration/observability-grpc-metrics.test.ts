@@ -20,12 +20,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ProfileStoreService,
   type WriteRequest,
+  WriteRequestSchema,
 } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import {
   type ReportPanicRequest,
   ReportPanicRequestSchema,
   TelemetryService,
 } from "../../src/gen/parca/telemetry/v1alpha1/telemetry_pb.js";
+import { grpcFrame } from "../support/raw-grpc.js";
+import { grpcHeaders, http2Session, rawHttp2Call } from "../support/raw-http2.js";
 import { callLogger } from "../../src/observability/call-log.js";
 import {
   type CallEndInfo,
@@ -100,6 +103,9 @@ describe("the gRPC metrics interceptor on a real server", () => {
       gate(contexts),
     ],
   });
+  let writeHalfCloses = 0;
+  let panicsHandled = 0;
+  let target = "";
   let telemetry: Client & Record<string, (...args: unknown[]) => unknown>;
   let profiles: Client & Record<string, (metadata?: Metadata, options?: object) => Stream>;
 
@@ -109,6 +115,7 @@ describe("the gRPC metrics interceptor on a real server", () => {
         call: ServerUnaryCall<Received<ReportPanicRequest>, unknown>,
         callback: sendUnaryData<unknown>,
       ) {
+        panicsHandled++;
         if (call.request.message.stderr === "fail")
           callback({ code: status.INVALID_ARGUMENT, details: "bad" });
         else callback(null, {});
@@ -118,6 +125,7 @@ describe("the gRPC metrics interceptor on a real server", () => {
       // Echoes each record and ends the call itself after "last", as the Write exchange does
       // after the locations record; "hang" it never answers.
       write(call: ServerDuplexStream<WriteRequest, unknown>) {
+        call.on("end", () => writeHalfCloses++);
         call.on("data", (m: WriteRequest) => {
           const text = Buffer.from(m.record).toString();
           if (text !== "hang") call.write({ record: m.record });
@@ -130,7 +138,7 @@ describe("the gRPC metrics interceptor on a real server", () => {
         e ? reject(e) : resolve(p),
       ),
     );
-    const target = `127.0.0.1:${port}`;
+    target = `127.0.0.1:${port}`;
     const Telemetry = makeGenericClientConstructor(serviceDefinition(TelemetryService), "Telemetry");
     const Profiles = makeGenericClientConstructor(serviceDefinition(ProfileStoreService), "ProfileStore");
     telemetry = new Telemetry(target, credentials.createInsecure()) as typeof telemetry;
@@ -243,5 +251,65 @@ describe("the gRPC metrics interceptor on a real server", () => {
       scrape("grpc_server_handled_total", { grpc_method: "Write", grpc_code: "DEADLINE_EXCEEDED" }),
     ).toBe(1);
     expect(scrape("grpc_server_handled_total", { grpc_method: "Write", grpc_code: "CANCELLED" })).toBe(1);
+  });
+
+  it("answers a unary call that ends without its message with INVALID_ARGUMENT, not UNIMPLEMENTED", async () => {
+    const before = ended.length;
+    const handled = panicsHandled;
+    const session = await http2Session(target);
+    try {
+      const outcome = await rawHttp2Call(session, grpcHeaders(PANIC), []);
+      expect(outcome.grpcStatus).toBe(status.INVALID_ARGUMENT);
+      expect(outcome.grpcMessage).toContain("exactly one request message");
+    } finally {
+      session.destroy();
+    }
+    await serverEnded(before + 1);
+    expect(panicsHandled).toBe(handled);
+    const scrape = parseScrape(await registry.metrics());
+    expect(
+      scrape("grpc_server_handled_total", { grpc_method: "ReportPanic", grpc_code: "UNIMPLEMENTED" }),
+    ).toBe(0);
+    expect(ended.at(-1)).toMatchObject({ path: PANIC, code: status.INVALID_ARGUMENT, messagesReceived: 0 });
+  });
+
+  it("ends calls abandoned with their connection as CANCELLED, without the handler seeing a half-close", async () => {
+    const before = ended.length;
+    const scrapeBefore = parseScrape(await registry.metrics());
+    const cancelledBefore = (method: string) =>
+      scrapeBefore("grpc_server_handled_total", { grpc_method: method, grpc_code: "CANCELLED" });
+    const panicCancelled = cancelledBefore("ReportPanic");
+    const writeCancelled = cancelledBefore("Write");
+    const halfCloses = writeHalfCloses;
+    const handled = panicsHandled;
+
+    const session = await http2Session(target);
+    const streams = [PANIC, PANIC, "/parca.profilestore.v1alpha1.ProfileStoreService/Write"].map((path) => {
+      const stream = session.request(grpcHeaders(path), { endStream: false });
+      stream.on("error", () => {});
+      return stream;
+    });
+    // The Write stream gets one record, which the handler echoes: it is running.
+    const write = streams[2]!;
+    write.write(
+      grpcFrame(toBinary(WriteRequestSchema, create(WriteRequestSchema, { record: Buffer.from("x") }))),
+    );
+    await new Promise((resolve) => write.once("data", resolve));
+    session.destroy();
+    await serverEnded(before + 3);
+
+    const scrape = parseScrape(await registry.metrics());
+    const cancelled = (method: string) =>
+      scrape("grpc_server_handled_total", { grpc_method: method, grpc_code: "CANCELLED" });
+    expect(cancelled("ReportPanic") - panicCancelled).toBe(2);
+    expect(cancelled("Write") - writeCancelled).toBe(1);
+    expect(scrape("grpc_server_handled_total", { grpc_code: "UNIMPLEMENTED" })).toBe(0);
+    expect(scrape("grpc_server_handled_total", { grpc_code: "INVALID_ARGUMENT", grpc_method: "Write" })).toBe(
+      0,
+    );
+    expect(writeHalfCloses).toBe(halfCloses);
+    expect(panicsHandled).toBe(handled);
+    // A cancelled call is logged at debug: none of the three reached the info log.
+    expect(logLines.filter((l) => l.includes('"CANCELLED"'))).toEqual([]);
   });
 });

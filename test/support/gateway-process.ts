@@ -31,6 +31,9 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** Extra Node flags for every gateway a test starts, e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile one. */
+const NODE_ARGS = (process.env["PROFGATE_TEST_GATEWAY_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
+
 /**
  * Starts `profgate serve` on free ports (`127.0.0.1:0`) with the given data dir and extra
  * flags, and resolves once it logged that it listens.
@@ -39,6 +42,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
   const child = spawn(
     process.execPath,
     [
+      ...NODE_ARGS,
       CLI,
       "serve",
       "--grpc-address",
