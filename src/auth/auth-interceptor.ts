@@ -88,8 +88,12 @@ class GatedCall extends ServerInterceptingCall {
 /** More metadata entries than any agent sends: refused before looking at them. */
 const MAX_METADATA_ENTRIES = 64;
 
-async function decide(
-  options: AuthInterceptorOptions,
+/**
+ * The interceptor's decision on one call from its metadata and peer address: the caller's
+ * context, or a DomainError with the reason it was refused.
+ */
+export async function decide(
+  options: Pick<AuthInterceptorOptions, "authenticator" | "failedAuth">,
   policy: MethodPolicy,
   metadata: Metadata,
   peer: string,
@@ -107,6 +111,10 @@ async function decide(
   const { authenticator, failedAuth } = options;
   const tokenHash = hashToken(token);
   if (failedAuth?.enabled && !authenticator.cachedPrincipal(tokenHash)) failedAuth.check(address);
+  // Started now, so that a cold call waits for the principal and the project at once.
+  const project =
+    policy.project && policy.permission !== undefined ? authenticator.project(projectId) : undefined;
+  project?.catch(() => {});
   let principal: Principal;
   try {
     principal = await authenticator.principal(token, tokenHash);
@@ -115,11 +123,16 @@ async function decide(
     throw error;
   }
   authenticator.checkAddress(principal, address);
-  const project =
+  const allowedIn =
     policy.permission !== undefined
-      ? await authenticator.authorize(principal, policy.permission, policy.project ? projectId : undefined)
+      ? await authenticator.authorize(
+          principal,
+          policy.permission,
+          policy.project ? projectId : undefined,
+          project,
+        )
       : undefined;
-  return { ...principal, projectId, projectLimits: project?.limits };
+  return { ...principal, projectId, projectLimits: allowedIn?.limits };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { PrincipalRecord } from "../iam/store/iam-store.js";
 import type { Principal } from "./principal.js";
 
 /** The cacheable principal of a stored token: ids, expiry and grants, no secret. */
-export function principalFromRecord(record: PrincipalRecord, installationOrganization: boolean): Principal {
+export function principalFromRecord(record: PrincipalRecord): Principal {
   const grants = record.bindings.map((b) =>
     b.projectId ? { role: b.role, projectId: b.projectId } : { role: b.role },
   );
@@ -14,7 +14,7 @@ export function principalFromRecord(record: PrincipalRecord, installationOrganiz
     tokenHash: record.token.hash,
     ...(record.token.expiresAt !== undefined ? { expiresAt: record.token.expiresAt } : {}),
     grants,
-    installationOwner: installationOrganization && grants.some((g) => g.role === "owner" && !g.projectId),
+    installationOwner: record.installation && grants.some((g) => g.role === "owner" && !g.projectId),
     ...(record.serviceAccount.allowedCidrs?.length
       ? { allowedFrom: cidrMatcher(record.serviceAccount.allowedCidrs) }
       : {}),

@@ -124,6 +124,15 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
         expect(principal?.serviceAccount.id).toBe(sa.id);
         expect(principal?.token.id).toBe(t.id);
         expect(principal?.bindings.map((x) => [x.role, x.projectId])).toEqual([["writer", project.id]]);
+        expect(principal?.installation).toBe(false);
+        // The installation's own organization is told apart in the same lookup.
+        const home = { ...org("installation"), installation: true };
+        await store.createOrganization(home);
+        const admin = account(home.id);
+        await store.createServiceAccount(admin, 50);
+        const adminToken = token(admin);
+        await store.createToken(adminToken, 100);
+        expect((await store.resolvePrincipal(adminToken.hash))?.installation).toBe(true);
         expect(await store.resolvePrincipal(generateToken().hash)).toBeUndefined();
         expect((await store.deleteToken(o.id, t.id))?.hash).toBe(t.hash);
         expect(await store.resolvePrincipal(t.hash)).toBeUndefined();

@@ -195,7 +195,12 @@ export class EmbeddedIamStore implements IamStore {
     const account = token && this.state.serviceAccounts[token.serviceAccountId];
     if (!token || !account) return undefined;
     const bindings = values(this.state.roleBindings).filter((b) => b.serviceAccountId === account.id);
-    return { token: { ...token }, serviceAccount: { ...account }, bindings: bindings.map((b) => ({ ...b })) };
+    return {
+      token: { ...token },
+      serviceAccount: { ...account },
+      bindings: bindings.map((b) => ({ ...b })),
+      installation: this.state.organizations[token.organizationId]?.installation === true,
+    };
   }
   async recordTokenUses(uses: readonly TokenUse[]): Promise<void> {
     await this.mutate((s) => {

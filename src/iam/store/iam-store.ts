@@ -13,6 +13,8 @@ export interface PrincipalRecord {
   token: ServiceAccountToken;
   serviceAccount: ServiceAccount;
   bindings: RoleBinding[];
+  /** Whether the token's organization is the installation's own (read in the same lookup). */
+  installation: boolean;
 }
 
 /** One last-used observation, recorded off the request path. */

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Metadata } from "@grpc/grpc-js";
+import { decide } from "../../../src/auth/auth-interceptor.js";
 import { Authenticator } from "../../../src/auth/authenticator.js";
 import type { Actor } from "../../../src/iam/actor.js";
 import { IamEvents } from "../../../src/iam/iam-events.js";
@@ -15,10 +17,9 @@ function flakyStore(inner: IamStore) {
     state.lookups++;
     return state.down ? Promise.reject(new Error("connection refused")) : call();
   };
-  const store: Pick<IamStore, "resolvePrincipal" | "getProject" | "getOrganization"> = {
+  const store: Pick<IamStore, "resolvePrincipal" | "getProject"> = {
     resolvePrincipal: (hash) => guard(() => inner.resolvePrincipal(hash)),
     getProject: (id) => guard(() => inner.getProject(id)),
-    getOrganization: (id) => guard(() => inner.getOrganization(id)),
   };
   return { store, state };
 }
@@ -62,7 +63,7 @@ describe("Authenticator", () => {
       })
     ).secret;
   };
-  const make = (store: Pick<IamStore, "resolvePrincipal" | "getProject" | "getOrganization">) =>
+  const make = (store: Pick<IamStore, "resolvePrincipal" | "getProject">) =>
     new Authenticator({
       store,
       events,
@@ -88,7 +89,41 @@ describe("Authenticator", () => {
     const token = await newToken();
     const principals = await Promise.all(Array.from({ length: 50 }, () => auth.principal(token)));
     expect(new Set(principals.map((p) => p.tokenId)).size).toBe(1);
-    expect(state.lookups).toBe(2); // the token, then its organization
+    expect(state.lookups).toBe(1); // the token with its organization, in one lookup
+  });
+
+  it("a cold call looks its project up while its token is being resolved, not after", async () => {
+    let release: () => void = () => {};
+    const resolving = new Promise<void>((r) => {
+      release = r;
+    });
+    const order: string[] = [];
+    const store: Pick<IamStore, "resolvePrincipal" | "getProject"> = {
+      resolvePrincipal: async (hash) => {
+        order.push("principal asked");
+        await resolving;
+        order.push("principal answered");
+        return inner.resolvePrincipal(hash);
+      },
+      getProject: async (id) => {
+        order.push("project asked");
+        return inner.getProject(id);
+      },
+    };
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${await newToken()}`);
+    metadata.set("projectid", projectId);
+    const decision = decide(
+      { authenticator: make(store) },
+      { permission: "profile.write", project: true },
+      metadata,
+      "127.0.0.1:40000",
+    );
+    await new Promise((r) => setImmediate(r));
+    release();
+    expect(await decision).toMatchObject({ organizationId: owner.organizationId, projectId });
+    expect(order.slice(0, 2).sort()).toEqual(["principal asked", "project asked"]);
+    expect(order[2]).toBe("principal answered");
   });
 
   it("refuses a deleted token on the very next call", async () => {
@@ -156,7 +191,7 @@ describe("Authenticator", () => {
     const lookups = state.lookups;
     events.publish({ kind: "everything" }, "remote");
     await auth.principal(token);
-    expect(state.lookups).toBe(lookups + 2);
+    expect(state.lookups).toBe(lookups + 1);
     state.down = true;
     events.publish({ kind: "everything" }, "remote");
     expect((await auth.principal(token)).tokenId).toBe(principal.tokenId);
@@ -169,14 +204,13 @@ describe("Authenticator", () => {
       release = r;
     });
     let held = true;
-    const slow: Pick<IamStore, "resolvePrincipal" | "getProject" | "getOrganization"> = {
+    const slow: Pick<IamStore, "resolvePrincipal" | "getProject"> = {
       resolvePrincipal: async (hash) => {
         const record = await inner.resolvePrincipal(hash);
         if (held) await gate;
         return record;
       },
       getProject: (id) => inner.getProject(id),
-      getOrganization: (id) => inner.getOrganization(id),
     };
     const auth = make(slow);
     const token = await newToken();

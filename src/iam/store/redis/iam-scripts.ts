@@ -100,8 +100,9 @@ return out`,
 );
 
 /**
- * KEYS: tokens, token-used, accounts, bindings, account-bindings. ARGV: token id, token hash.
- * Returns false (unknown, or the index pointed elsewhere), or { token, used, account, bindings... }.
+ * KEYS: tokens, token-used, accounts, bindings, account-bindings, org. ARGV: token id, token hash.
+ * Returns false (unknown, or the index pointed elsewhere), or
+ * { token, used, account, organization, bindings... }: one round trip for all a principal needs.
  */
 export const RESOLVE = script(
   "resolve",
@@ -111,7 +112,7 @@ local t = cjson.decode(token)
 if t.hash ~= ARGV[2] then return false end
 local account = redis.call("HGET", KEYS[3], t.serviceAccountId)
 if not account then return false end
-local out = { token, redis.call("HGET", KEYS[2], ARGV[1]) or "", account }
+local out = { token, redis.call("HGET", KEYS[2], ARGV[1]) or "", account, redis.call("GET", KEYS[6]) or "" }
 for _, id in ipairs(ids_of(KEYS[5], t.serviceAccountId)) do
   local binding = redis.call("HGET", KEYS[4], id)
   if binding then out[#out + 1] = binding end

@@ -1,4 +1,4 @@
-import type { RoleBinding, ServiceAccount, ServiceAccountToken } from "../../model.js";
+import type { Organization, RoleBinding, ServiceAccount, ServiceAccountToken } from "../../model.js";
 import type { PrincipalRecord, TokenUse } from "../iam-store.js";
 import { quotaExceeded, serviceAccountNotFound } from "../quota-error.js";
 import * as scripts from "./iam-scripts.js";
@@ -86,14 +86,15 @@ export class RedisTokens {
     const target = indexValue === null ? undefined : parseTokenIndexValue(indexValue);
     if (!target) return undefined;
     const k = this.redis.keys.org(target.organizationId);
-    const keys = [k.tokens, k.tokenUsed, k.accounts, k.bindings, k.accountBindings];
+    const keys = [k.tokens, k.tokenUsed, k.accounts, k.bindings, k.accountBindings, k.org];
     const reply = await this.redis.script(scripts.RESOLVE, keys, [target.tokenId, tokenHash]);
     if (!reply) return undefined;
-    const [token, used, account, ...bindings] = strings(reply);
+    const [token, used, account, organization, ...bindings] = strings(reply);
     return {
       token: tokenWithUse(token!, used),
       serviceAccount: fromJson<ServiceAccount>(account!),
       bindings: parseAll<RoleBinding>(bindings),
+      installation: organization ? fromJson<Organization>(organization).installation === true : false,
     };
   }
 
