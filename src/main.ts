@@ -333,4 +333,6 @@ function logStart(
     },
     "profgate is listening",
   );
+  // Log lines are written in batches; what a supervisor waits for goes out at once.
+  log.flush();
 }

@@ -41,6 +41,7 @@ export class SimulatedAgent {
       "grpc.max_send_message_length": 64 * 1024 * 1024,
       ...options.channelOptions,
       "grpc.use_local_subchannel_pool": 1,
+      "grpc.enable_channelz": 0,
       "grpc.primary_user_agent": "profgate-loadgen",
     });
     this.payloads = options.payloads ?? new AgentPayloads(options.node, options.payloadBytes, 4);

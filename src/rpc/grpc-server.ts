@@ -17,6 +17,8 @@ export function createGrpcServer(options: {
     "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 32,
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
+    // Nothing serves channelz here; its per-call bookkeeping would be pure cost.
+    "grpc.enable_channelz": 0,
     ...(options.maxConnectionIdleMs ? { "grpc.max_connection_idle_ms": options.maxConnectionIdleMs } : {}),
     ...(options.maxReceiveBytes ? { "grpc.max_receive_message_length": options.maxReceiveBytes } : {}),
     ...(options.maxConnectionAgeMs

@@ -50,6 +50,7 @@ export class UpstreamClient {
     this.client = new Client(settings.address, channelCredentials, {
       "grpc.max_send_message_length": UPSTREAM_MAX_MESSAGE_BYTES,
       "grpc.max_receive_message_length": UPSTREAM_MAX_MESSAGE_BYTES,
+      "grpc.enable_channelz": 0,
       // An upstream that comes back is found within a second, not grpc-js's default two
       // minutes: there is one upstream, and a spool waiting to be delivered to it.
       "grpc.initial_reconnect_backoff_ms": 100,

@@ -349,7 +349,7 @@ describe("the IAM web console in a browser", () => {
     expect(await context.cookies()).toEqual([]);
     expect(urls.length).toBeGreaterThan(20);
     expect(urls.every((url) => url.startsWith(gateway.consoleUrl))).toBe(true);
-    const logs = gateway.lines.join("\n");
+    const logs = await gateway.log((text) => text.includes("console call finished"));
     expect(logs).toContain("console call finished");
     for (const secret of secrets) {
       const hex = secret.slice("psc_v1_".length);

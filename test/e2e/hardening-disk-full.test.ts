@@ -134,7 +134,7 @@ describe("a full disk under the data dir", () => {
     const boot = await readBootstrap(join(disk.path, "data"));
     agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId });
     expect((await push(1024)).code).toBe(status.OK);
-    expect(gateway.lines.join("\n")).not.toMatch(/corrupt|torn/i);
+    expect(await gateway.log()).not.toMatch(/corrupt|torn/i);
     const { records, problems } = await validateSink(join(disk.path, "data"));
     expect(problems).toEqual([]);
     expect(records.map((r) => sha(r.payloads[0]!))).toEqual(acknowledged);

@@ -185,7 +185,9 @@ describe("limits", () => {
     expect(shed.code).toBe(status.UNAVAILABLE);
     expect(shed.details).toMatch(/low on memory/);
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
-    expect(gateway.lines.join("\n")).toContain("memory above the soft limit");
+    expect(await gateway.log((text) => text.includes("memory above the soft limit"))).toContain(
+      "memory above the soft limit",
+    );
   });
 
   it("refuses calls with an absurd amount of metadata", async () => {

@@ -132,9 +132,9 @@ describe("an edge gateway forwarding to a core gateway, end to end", () => {
     });
     clients.push(direct);
     expect((await outcome(direct.writeArrow(encodeArrowV2()))).code).toBe(status.UNAUTHENTICATED);
-    const coreLog = hops.core.lines.join("\n");
+    const coreLog = await hops.core.log();
     expect(coreLog).not.toContain(edgeToken.slice("psc_v1_".length));
-    expect(hops.edge.lines.join("\n")).not.toContain(hops.coreBoot.agentToken.slice("psc_v1_".length));
+    expect(await hops.edge.log()).not.toContain(hops.coreBoot.agentToken.slice("psc_v1_".length));
   });
 
   it("passes the core's refusals through with their code and details", async () => {
@@ -217,6 +217,8 @@ describe("an edge gateway forwarding to a core gateway, end to end", () => {
       expect(result.code).toBe(status.UNAVAILABLE);
       expect(result.details).toMatch(/upstream .*retry later/);
     }
-    expect(hops.edge.lines.join("\n")).toContain("agents get UNAVAILABLE");
+    expect(await hops.edge.log((text) => text.includes("agents get UNAVAILABLE"))).toContain(
+      "agents get UNAVAILABLE",
+    );
   });
 });

@@ -27,6 +27,12 @@ export interface GatewayProcess {
   consoleUrl: string;
   /** Every line the process wrote to stdout and stderr so far. */
   lines: string[];
+  /**
+   * The log so far, once `until` holds for it (polled; the gateway writes its log in batches
+   * at least every 250 ms). Without `until`: after one batch period, so that every line of
+   * what happened before the call has been written.
+   */
+  log(until?: (log: string) => boolean, timeoutMs?: number): Promise<string>;
   /** Sends a signal and resolves with the exit code (or the signal's name). */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -94,6 +100,15 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
     httpUrl,
     consoleUrl,
     lines,
+    async log(until, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      if (!until) await new Promise((r) => setTimeout(r, 600));
+      for (;;) {
+        const text = lines.join("\n");
+        if (!until || until(text) || Date.now() > deadline) return text;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
