@@ -11,7 +11,7 @@ import { peerAddress } from "../iam/cidr.js";
 import { hashToken } from "../token/token.js";
 import type { Permission } from "../iam/permissions.js";
 import { toStatus } from "../rpc/to-status.js";
-import type { Authenticator } from "./authenticator.js";
+import type { Authenticator, ProjectInfo } from "./authenticator.js";
 import { deny, parseBearerToken, parseProjectId } from "./credentials.js";
 import type { FailedAuthLimiter } from "./failed-auth-limiter.js";
 import type { AuthContext, Principal } from "./principal.js";
@@ -89,15 +89,17 @@ class GatedCall extends ServerInterceptingCall {
 const MAX_METADATA_ENTRIES = 64;
 
 /**
- * The interceptor's decision on one call from its metadata and peer address: the caller's
- * context, or a DomainError with the reason it was refused.
+ * The interceptor's decision on one call from its metadata and peer address (`host:port`, or a
+ * function that reads it, called only when needed): the caller's context, or a DomainError
+ * with the reason it was refused. When the token and the project are cached, as for nearly
+ * every call, the decision is made at once, without a promise; otherwise it is a promise.
  */
-export async function decide(
+export function decide(
   options: Pick<AuthInterceptorOptions, "authenticator" | "failedAuth">,
   policy: MethodPolicy,
   metadata: Metadata,
-  peer: string,
-): Promise<AuthContext> {
+  peer: string | (() => string),
+): AuthContext | Promise<AuthContext> {
   if (Object.keys(metadata.getMap()).length > MAX_METADATA_ENTRIES) {
     throw deny(
       "invalid_argument",
@@ -107,32 +109,75 @@ export async function decide(
   }
   const token = parseBearerToken(first(metadata, "authorization"));
   const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
-  const address = peerAddress(peer);
   const { authenticator, failedAuth } = options;
   const tokenHash = hashToken(token);
-  if (failedAuth?.enabled && !authenticator.cachedPrincipal(tokenHash)) failedAuth.check(address);
-  // Started now, so that a cold call waits for the principal and the project at once.
-  const project =
+  let address: string | undefined;
+  const addressOf = () => {
+    address ??= peerAddress(typeof peer === "string" ? peer : peer());
+    return address;
+  };
+  const projectWanted = policy.project && policy.permission !== undefined;
+  let principal: Principal | undefined;
+  try {
+    principal = authenticator.principalNow(tokenHash);
+  } catch (error) {
+    // Cached as unknown (or expired): a cooling-down address hears that first, as when uncached.
+    if (failedAuth?.enabled) {
+      failedAuth.check(addressOf());
+      failedAuth.fail(addressOf());
+    }
+    throw error;
+  }
+  if (principal) {
+    const project = projectWanted ? authenticator.projectNow(projectId) : null;
+    if (project !== undefined)
+      return allowedContext(authenticator, policy, principal, projectId, project, addressOf);
+  } else if (failedAuth?.enabled) {
+    failedAuth.check(addressOf());
+  }
+  return decideFromStore(options, policy, token, tokenHash, projectId, addressOf);
+}
+
+/** The end of a decision, once principal and project are known; throws when refused. */
+function allowedContext(
+  authenticator: Authenticator,
+  policy: MethodPolicy,
+  principal: Principal,
+  projectId: string,
+  project: ProjectInfo | null,
+  addressOf: () => string,
+): AuthContext {
+  if (principal.allowedFrom) authenticator.checkAddress(principal, addressOf());
+  let limits: ProjectInfo["limits"];
+  if (policy.permission !== undefined) {
+    authenticator.checkGrant(principal, policy.permission, policy.project ? projectId : undefined);
+    if (policy.project)
+      limits = authenticator.checkProject(principal, policy.permission, projectId, project).limits;
+  }
+  return { ...principal, projectId, projectLimits: limits };
+}
+
+/** The decision when the token or the project must be read from the store: both at once. */
+async function decideFromStore(
+  options: Pick<AuthInterceptorOptions, "authenticator" | "failedAuth">,
+  policy: MethodPolicy,
+  token: string,
+  tokenHash: string,
+  projectId: string,
+  addressOf: () => string,
+): Promise<AuthContext> {
+  const { authenticator, failedAuth } = options;
+  const lookup =
     policy.project && policy.permission !== undefined ? authenticator.project(projectId) : undefined;
-  project?.catch(() => {});
+  lookup?.catch(() => {});
   let principal: Principal;
   try {
     principal = await authenticator.principal(token, tokenHash);
   } catch (error) {
-    if (error instanceof DomainError && error.kind === "unauthenticated") failedAuth?.fail(address);
+    if (error instanceof DomainError && error.kind === "unauthenticated") failedAuth?.fail(addressOf());
     throw error;
   }
-  authenticator.checkAddress(principal, address);
-  const allowedIn =
-    policy.permission !== undefined
-      ? await authenticator.authorize(
-          principal,
-          policy.permission,
-          policy.project ? projectId : undefined,
-          project,
-        )
-      : undefined;
-  return { ...principal, projectId, projectLimits: allowedIn?.limits };
+  return allowedContext(authenticator, policy, principal, projectId, lookup ? await lookup : null, addressOf);
 }
 
 /**
@@ -147,13 +192,13 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
     let call: GatedCall | undefined;
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, proceed) => {
-        const started = process.hrtime.bigint();
+        const started = performance.now();
         const finish = (allowed: boolean, reason: string) =>
           options.onDecision?.({
             path: method.path,
             allowed,
             reason,
-            seconds: Number(process.hrtime.bigint() - started) / 1e9,
+            seconds: (performance.now() - started) / 1000,
           });
         const refuse = (error: unknown) => {
           const status = toStatus(error);
@@ -164,13 +209,22 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
           refuse(new Error(`no auth policy for ${method.path}`));
           return;
         }
-        decide(options, policy, metadata, next.getPeer()).then((context) => {
+        const allow = (context: AuthContext) => {
           contexts.set(metadata, context);
           finish(true, "allowed");
           options.onAllowed?.(context);
           proceed(metadata);
           call?.release();
-        }, refuse);
+        };
+        let decision: AuthContext | Promise<AuthContext>;
+        try {
+          decision = decide(options, policy, metadata, () => next.getPeer());
+        } catch (error) {
+          refuse(error);
+          return;
+        }
+        if (decision instanceof Promise) decision.then(allow, refuse);
+        else allow(decision);
       })
       .build();
     call = new GatedCall(next, { start: (proceed) => proceed(listener) });

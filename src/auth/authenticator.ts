@@ -45,6 +45,15 @@ export interface ProjectInfo {
 /** `null` caches a miss: the token or project does not exist. */
 type Cached<T> = T | null;
 
+function permissionDenied(permission: Permission, projectId: string | undefined) {
+  const where = projectId === undefined ? "this organization" : `project ${projectId}`;
+  return deny(
+    "permission_denied",
+    "permission_denied",
+    `Permission denied: ${permission} is missing on ${where}; ask an owner for a role binding that grants it.`,
+  );
+}
+
 const storeUnavailable = () =>
   deny("unavailable", "store_unavailable", "The IAM store is unreachable; this is transient, retry shortly.");
 
@@ -78,6 +87,22 @@ export class Authenticator {
       const record = await this.deps.store.resolvePrincipal(tokenHash);
       return record ? principalFromRecord(record) : null;
     });
+    return this.valid(principal);
+  }
+
+  /**
+   * `principal` answered from the cache alone, without waiting: the principal, or the same
+   * UNAUTHENTICATED for a token cached as unknown or expired; undefined when the store must
+   * be asked.
+   */
+  principalNow(tokenHash: string): Principal | undefined {
+    const cached = this.principals.get(tokenHash);
+    if (cached === undefined) return undefined;
+    this.deps.onCacheEvent?.(cached === null ? "negative_hit" : "hit");
+    return this.valid(cached);
+  }
+
+  private valid(principal: Cached<Principal>): Principal {
     if (!principal) {
       throw deny("unauthenticated", "unknown_token", "Invalid token: it is unknown or has been revoked.");
     }
@@ -99,6 +124,13 @@ export class Authenticator {
     });
   }
 
+  /** `project` answered from the cache alone; undefined when the store must be asked. */
+  projectNow(projectId: string): ProjectInfo | null | undefined {
+    const cached = this.projects.get(projectId);
+    if (cached !== undefined) this.deps.onCacheEvent?.(cached === null ? "negative_hit" : "hit");
+    return cached;
+  }
+
   /**
    * Throws PERMISSION_DENIED unless the principal holds `permission` in `projectId` (which must
    * exist in its organization). The message is the same whether the project exists or not.
@@ -110,18 +142,24 @@ export class Authenticator {
     projectId?: string,
     lookup?: Promise<ProjectInfo | null>,
   ): Promise<ProjectInfo | undefined> {
-    const denied = () => {
-      const where = projectId === undefined ? "this organization" : `project ${projectId}`;
-      return deny(
-        "permission_denied",
-        "permission_denied",
-        `Permission denied: ${permission} is missing on ${where}; ask an owner for a role binding that grants it.`,
-      );
-    };
-    if (!isAllowed(principal.grants, permission, projectId)) throw denied();
+    this.checkGrant(principal, permission, projectId);
     if (projectId === undefined) return undefined;
-    const project = await (lookup ?? this.project(projectId));
-    if (project?.organizationId !== principal.organizationId) throw denied();
+    return this.checkProject(principal, permission, projectId, await (lookup ?? this.project(projectId)));
+  }
+
+  /** The first half of `authorize`: PERMISSION_DENIED unless a binding grants `permission` there. */
+  checkGrant(principal: Principal, permission: Permission, projectId: string | undefined): void {
+    if (!isAllowed(principal.grants, permission, projectId)) throw permissionDenied(permission, projectId);
+  }
+
+  /** The second half: the project must exist in the principal's organization. */
+  checkProject(
+    principal: Principal,
+    permission: Permission,
+    projectId: string,
+    project: ProjectInfo | null,
+  ): ProjectInfo {
+    if (project?.organizationId !== principal.organizationId) throw permissionDenied(permission, projectId);
     return project;
   }
 
@@ -134,11 +172,6 @@ export class Authenticator {
         "Permission denied: this service account's tokens may not be used from this network address.",
       );
     }
-  }
-
-  /** The principal of a token's hash if it is cached and fresh, without asking the store. */
-  cachedPrincipal(tokenHash: string): Principal | undefined {
-    return this.principals.get(tokenHash) ?? undefined;
   }
 
   private async cached<T>(

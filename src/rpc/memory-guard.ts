@@ -41,7 +41,8 @@ export function memoryGuard(options: {
     method: ServerMethodDefinition<unknown, unknown>,
     next: ServerInterceptingCallInterface,
   ) => {
-    if (!pressed || !options.guarded(method.path)) return new ServerInterceptingCall(next);
+    // Passed through untouched: the call below already is all that grpc-js needs of this layer.
+    if (!pressed || !options.guarded(method.path)) return next as ServerInterceptingCall;
     let call: ServerInterceptingCall | undefined;
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata(() => {

@@ -126,6 +126,37 @@ describe("Authenticator", () => {
     expect(order[2]).toBe("principal answered");
   });
 
+  it("decides a call whose token and project are cached at once, without a promise", async () => {
+    const auth = make(inner);
+    const call = (token: string) => {
+      const metadata = new Metadata();
+      metadata.set("authorization", `Bearer ${token}`);
+      metadata.set("projectid", projectId);
+      return () =>
+        decide(
+          { authenticator: auth },
+          { permission: "profile.write", project: true },
+          metadata,
+          "127.0.0.1:1",
+        );
+    };
+    const known = call(await newToken());
+    const first = known();
+    expect(first).toBeInstanceOf(Promise);
+    const context = await first;
+    const again = known();
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toEqual(context);
+    // A token cached as unknown is refused at once, too.
+    const junk = call(generateToken().secret);
+    await expect(junk()).rejects.toMatchObject({ reason: "unknown_token" });
+    expect(junk).toThrow(expect.objectContaining({ reason: "unknown_token" }));
+    // A viewer's cached principal is still refused the write, at once.
+    const viewer = call(await newToken("viewer"));
+    await expect(viewer()).rejects.toMatchObject({ kind: "permission_denied" });
+    expect(viewer).toThrow(expect.objectContaining({ kind: "permission_denied" }));
+  });
+
   it("refuses a deleted token on the very next call", async () => {
     const auth = make(inner);
     const token = await newToken();
