@@ -24,6 +24,10 @@ Simulates a fleet of parca-agents, each with its own connection, node label and 
   --junk-ratio R        this fraction of calls are WriteArrow calls with an unknown, well-formed token,
                         reported apart as "junk" (default 0)
   --junk-distinct N     junk tokens to draw from at random (default 0: a fresh token every junk call)
+  --client grpc-js|h2   grpc-js (default): every call through grpc-js, as a gRPC library sends it; h2:
+                        WriteArrow calls through a lean HTTP/2 client (the same bytes on the wire,
+                        a fraction of the CPU), so that one process drives thousands of agents; other
+                        methods still through grpc-js, on a second connection
   --connect-only        open every agent's connection, print one line when they are up, stay quiet
                         for --duration (or until SIGTERM), then close them
   --tls, --tls-ca-file FILE, --tls-server-name NAME    TLS instead of plaintext
@@ -81,6 +85,7 @@ export async function runLoadgen(args: string[]): Promise<void> {
       "junk-ratio": { type: "string", default: "0" },
       "junk-distinct": { type: "string", default: "0" },
       "connect-only": { type: "boolean", default: false },
+      client: { type: "string", default: "grpc-js" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -99,7 +104,9 @@ export async function runLoadgen(args: string[]): Promise<void> {
   if (!(junkRatio >= 0 && junkRatio <= 1)) throw invalidArgument("--junk-ratio must be between 0 and 1.");
   const junkDistinct = wholeNumber("junk-distinct", values["junk-distinct"], 0);
   const json = values.output === "json";
-  const { target, channel, channelOptions } = channelFor(values);
+  const { target, channel, channelOptions, h2 } = channelFor(values);
+  if (values.client !== "grpc-js" && values.client !== "h2")
+    throw invalidArgument(`--client must be grpc-js or h2, not ${JSON.stringify(values.client)}.`);
   const timeoutMs = parseDurationFlag("timeout", values.timeout);
   const durationMs = parseDurationFlag("duration", values.duration);
   const agents: SimulatedAgentOptions[] = Array.from({ length: count }, (_, i) => ({
@@ -111,6 +118,7 @@ export async function runLoadgen(args: string[]): Promise<void> {
     node: `loadgen-node-${i}`,
     payloadBytes,
     timeoutMs,
+    h2: values.client === "h2" ? h2 : undefined,
   }));
   const out = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 

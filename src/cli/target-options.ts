@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
 import { parseHostPort } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
+import type { H2Target } from "../loadgen/h2-unary.js";
 import { isWellFormedToken } from "../token/token.js";
 
 /** Flags every traffic command shares, for `parseArgs`. */
@@ -22,7 +23,13 @@ export function channelFor(values: {
   tls?: boolean;
   "tls-ca-file"?: string;
   "tls-server-name"?: string;
-}): { target: string; channel: ChannelCredentials; channelOptions: Record<string, unknown> } {
+}): {
+  target: string;
+  channel: ChannelCredentials;
+  channelOptions: Record<string, unknown>;
+  /** The same target for the load generator's lean HTTP/2 client. */
+  h2: H2Target;
+} {
   const target = values.target ?? "127.0.0.1:7070";
   try {
     parseHostPort(target);
@@ -31,11 +38,11 @@ export function channelFor(values: {
   }
   const tls = values.tls || values["tls-ca-file"] !== undefined;
   const serverName = values["tls-server-name"];
+  const ca = values["tls-ca-file"] ? readFileSync(values["tls-ca-file"]) : undefined;
   return {
     target,
-    channel: tls
-      ? credentials.createSsl(values["tls-ca-file"] ? readFileSync(values["tls-ca-file"]) : null)
-      : credentials.createInsecure(),
+    h2: { target, ...(tls ? { tls: { ca, serverName } } : {}) },
+    channel: tls ? credentials.createSsl(ca ?? null) : credentials.createInsecure(),
     channelOptions: serverName
       ? { "grpc.ssl_target_name_override": serverName, "grpc.default_authority": serverName }
       : {},

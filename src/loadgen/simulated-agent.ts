@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type CallOptions, type ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
 import { AgentClient } from "../agent-sim/agent-client.js";
 import type { CallStats } from "./call-stats.js";
+import { H2UnaryConnection, type H2Target } from "./h2-unary.js";
 import type { CallKind } from "./mix.js";
 import { AgentPayloads } from "./payload-pool.js";
 
@@ -17,6 +18,12 @@ export interface SimulatedAgentOptions {
   timeoutMs: number;
   /** Payloads shared with other agents of a large fleet; default: the agent's own. */
   payloads?: AgentPayloads;
+  /**
+   * With `h2`, WriteArrow calls (junk included) go over a lean HTTP/2 client of the load
+   * generator's own ({@link H2UnaryConnection}) on that connection, and the other methods over
+   * grpc-js on a second connection opened on first use. Default: everything over grpc-js.
+   */
+  h2?: H2Target | undefined;
 }
 
 const DEBUGINFO_BYTES = 64 * 1024;
@@ -30,25 +37,21 @@ const passBuffer = (bytes: Buffer) => bytes;
  * its CPU on the wire, not on re-encoding the same 64 KiB.
  */
 export class SimulatedAgent {
-  /** Owns the connection; every other client of the agent shares its channel. */
-  private readonly raw: Client;
+  /** The grpc-js connection; every other client of the agent shares its channel. */
+  private grpcClient: Client | undefined;
   private agentClient: AgentClient | undefined;
+  private readonly h2: H2UnaryConnection | undefined;
   private readonly payloads: AgentPayloads;
   private calls = 0;
 
   constructor(private readonly options: SimulatedAgentOptions) {
-    this.raw = new Client(options.target, options.channel, {
-      "grpc.max_send_message_length": 64 * 1024 * 1024,
-      ...options.channelOptions,
-      "grpc.use_local_subchannel_pool": 1,
-      "grpc.enable_channelz": 0,
-      "grpc.primary_user_agent": "profgate-loadgen",
-    });
+    this.h2 = options.h2 ? new H2UnaryConnection(options.h2) : undefined;
     this.payloads = options.payloads ?? new AgentPayloads(options.node, options.payloadBytes, 4);
   }
 
-  /** Opens the connection (TCP and HTTP/2 handshake) without making a call. */
+  /** Opens the agent's connection (TCP and HTTP/2 handshake) without making a call. */
   connect(deadlineMs: number): Promise<void> {
+    if (this.h2) return this.h2.connect(deadlineMs);
     return new Promise((resolve, reject) =>
       this.raw.waitForReady(Date.now() + deadlineMs, (error) => (error ? reject(error) : resolve())),
     );
@@ -104,7 +107,20 @@ export class SimulatedAgent {
 
   close(): void {
     this.agentClient?.close();
-    this.raw.close();
+    this.grpcClient?.close();
+    this.h2?.close();
+  }
+
+  /** The grpc-js connection, opened on first use. */
+  private get raw(): Client {
+    this.grpcClient ??= new Client(this.options.target, this.options.channel, {
+      "grpc.max_send_message_length": 64 * 1024 * 1024,
+      ...this.options.channelOptions,
+      "grpc.use_local_subchannel_pool": 1,
+      "grpc.enable_channelz": 0,
+      "grpc.primary_user_agent": "profgate-loadgen",
+    });
+    return this.grpcClient;
   }
 
   /** The agent's client for the other methods, made on first use, on the agent's connection. */
@@ -118,7 +134,14 @@ export class SimulatedAgent {
     return this.agentClient;
   }
 
-  private writeArrow(request: Buffer, token: string, options: CallOptions): Promise<void> {
+  private async writeArrow(request: Buffer, token: string, options: CallOptions): Promise<void> {
+    if (this.h2) {
+      const metadata = { authorization: `Bearer ${token}`, projectid: this.options.projectId };
+      const timeoutMs = Number(options.deadline) - Date.now();
+      const outcome = await this.h2.unary(WRITE_ARROW, metadata, request, timeoutMs);
+      if (outcome.code !== 0) throw Object.assign(new Error(outcome.details), outcome);
+      return;
+    }
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${token}`);
     metadata.set("projectid", this.options.projectId);
