@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCa, issue } from "../support/certificates.js";
 import { type CliResult, profgate } from "../support/cli.js";
 import {
   type BootstrapFiles,
@@ -182,6 +184,57 @@ describe("profgate loadgen and replay against running gateways", () => {
         metricValue(samples, "grpc_server_handled_total", { grpc_method: "WriteArrow", grpc_code: code });
       expect(handled("OK")).toBe(summary.okByMethod.WriteArrow);
       expect(handled("UNAUTHENTICATED")).toBe(summary.junk.calls);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it("speaks TLS through the lean client: with the CA every call succeeds, without it none does", async () => {
+    const certs = join(dir.path, "certs");
+    await mkdir(certs);
+    const ca = await createCa(certs, "loadgen-ca");
+    const server = await issue(certs, ca, "server", "localhost");
+    const dataDir = join(dir.path, "h2-tls");
+    const gateway = await startGateway(dataDir, [
+      "--tls-cert-file",
+      server.certFile,
+      "--tls-key-file",
+      server.keyFile,
+    ]);
+    try {
+      const boot = await readBootstrap(dataDir);
+      const run = (...tls: string[]) =>
+        profgate([
+          "loadgen",
+          "--client",
+          "h2",
+          "--target",
+          gateway.target,
+          ...tls,
+          "--token-file",
+          join(dataDir, "agent.token"),
+          "--project",
+          boot.projectId,
+          "--agents",
+          "2",
+          "--rate",
+          "20",
+          "--duration",
+          "1s",
+          "--mix",
+          "writearrow=100",
+          "--timeout",
+          "2s",
+          "-o",
+          "json",
+        ]);
+      const trusted = json(await run("--tls-ca-file", ca.certFile, "--tls-server-name", "localhost"));
+      expect(trusted.calls).toBeGreaterThan(10);
+      expect(trusted.codes).toEqual({ OK: trusted.calls });
+      const untrusted = json(await run("--tls", "--tls-server-name", "localhost"));
+      expect(untrusted.calls).toBeGreaterThan(0);
+      expect(untrusted.codes).toEqual({ UNAVAILABLE: untrusted.calls });
+      expect((await sinkRecords(dataDir, boot.projectId)).length).toBe(trusted.calls);
     } finally {
       await gateway.stop();
     }
