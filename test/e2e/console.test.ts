@@ -323,7 +323,8 @@ describe("the IAM web console in a browser", () => {
     await shot("viewer-tokens");
 
     await page.click("#tab-audit");
-    await expect(page.locator(".note").textContent()).resolves.toContain("it needs auditlog.list");
+    // The tokens page's note stays until the audit page has rendered: wait for the audit page's.
+    await page.locator(".note", { hasText: "it needs auditlog.list" }).waitFor();
     await shot("viewer-audit");
 
     // Refused by the API too, in the same words as the admin API.
