@@ -20,6 +20,21 @@ const json = (result: CliResult) => {
   return JSON.parse(result.stdout);
 };
 
+/** `profgate loadgen` against `target` as the agent of `dataDir`'s gateway, with `flags`, JSON out. */
+const loadgen = (target: string, dataDir: string, projectId: string, flags: string[]) =>
+  profgate([
+    "loadgen",
+    "--target",
+    target,
+    "--token-file",
+    join(dataDir, "agent.token"),
+    "--project",
+    projectId,
+    ...flags,
+    "-o",
+    "json",
+  ]);
+
 describe("profgate loadgen and replay against running gateways", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let source: GatewayProcess;
@@ -60,14 +75,7 @@ describe("profgate loadgen and replay against running gateways", () => {
 
   it("reports the counts that the gateway's sink and metrics recorded", async () => {
     const summary = json(
-      await profgate([
-        "loadgen",
-        "--target",
-        source.target,
-        "--token-file",
-        join(dir.path, "source", "agent.token"),
-        "--project",
-        sourceBoot.projectId,
+      await loadgen(source.target, join(dir.path, "source"), sourceBoot.projectId, [
         "--agents",
         "4",
         "--rate",
@@ -80,8 +88,6 @@ describe("profgate loadgen and replay against running gateways", () => {
         "writearrow=60,write=20,writeraw=15,reportpanic=5",
         "--report-interval",
         "1s",
-        "-o",
-        "json",
       ]),
     );
     expect(summary.calls).toBeGreaterThan(120);
@@ -137,16 +143,9 @@ describe("profgate loadgen and replay against running gateways", () => {
     try {
       const boot = await readBootstrap(dataDir);
       const summary = json(
-        await profgate([
-          "loadgen",
+        await loadgen(gateway.target, dataDir, boot.projectId, [
           "--client",
           "h2",
-          "--target",
-          gateway.target,
-          "--token-file",
-          join(dataDir, "agent.token"),
-          "--project",
-          boot.projectId,
           "--agents",
           "8",
           "--rate",
@@ -159,8 +158,6 @@ describe("profgate loadgen and replay against running gateways", () => {
           "writearrow=80,writeraw=20",
           "--junk-ratio",
           "0.25",
-          "-o",
-          "json",
         ]),
       );
       expect(summary.calls).toBeGreaterThan(60);
@@ -204,17 +201,10 @@ describe("profgate loadgen and replay against running gateways", () => {
     try {
       const boot = await readBootstrap(dataDir);
       const run = (...tls: string[]) =>
-        profgate([
-          "loadgen",
+        loadgen(gateway.target, dataDir, boot.projectId, [
           "--client",
           "h2",
-          "--target",
-          gateway.target,
           ...tls,
-          "--token-file",
-          join(dataDir, "agent.token"),
-          "--project",
-          boot.projectId,
           "--agents",
           "2",
           "--rate",
@@ -225,8 +215,6 @@ describe("profgate loadgen and replay against running gateways", () => {
           "writearrow=100",
           "--timeout",
           "2s",
-          "-o",
-          "json",
         ]);
       const trusted = json(await run("--tls-ca-file", ca.certFile, "--tls-server-name", "localhost"));
       expect(trusted.calls).toBeGreaterThan(10);
