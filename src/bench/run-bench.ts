@@ -110,9 +110,13 @@ async function main(): Promise<number> {
     for (const scenario of selected) {
       const started = performance.now();
       ctx.log(`scenario ${scenario.name}`);
+      // Each scenario's data dirs and logs go when it ends: the gigabytes a scenario writes, and
+      // their dirty pages, would otherwise still be in the way of the scenarios after it.
+      const scenarioDir = join(workDir, scenario.name);
       try {
+        await mkdir(scenarioDir, { recursive: true });
         if (scenario.needsRedis) redis ??= await startRedis(join(workDir, "redis"));
-        const result = await scenario.run(ctx, redis as BenchRedis);
+        const result = await scenario.run({ ...ctx, workDir: scenarioDir }, redis as BenchRedis);
         results.push({
           ...result,
           pass: smoke ? null : result.pass,
@@ -134,6 +138,8 @@ async function main(): Promise<number> {
           numbers: {},
           seconds: (performance.now() - started) / 1000,
         });
+      } finally {
+        await rm(scenarioDir, { recursive: true, force: true });
       }
     }
   } finally {
