@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Metadata } from "@grpc/grpc-js";
 import { Authenticator } from "../../auth/authenticator.js";
-import { decide } from "../../auth/auth-interceptor.js";
+import { decide } from "../../auth/auth-decision.js";
 import type { Actor } from "../../iam/actor.js";
 import { bootstrapInstallation } from "../../iam/bootstrap.js";
 import { IamEvents } from "../../iam/iam-events.js";

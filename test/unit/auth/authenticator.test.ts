@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Metadata } from "@grpc/grpc-js";
-import { decide } from "../../../src/auth/auth-interceptor.js";
+import { decide } from "../../../src/auth/auth-decision.js";
 import { Authenticator } from "../../../src/auth/authenticator.js";
 import type { Actor } from "../../../src/iam/actor.js";
 import { IamEvents } from "../../../src/iam/iam-events.js";
