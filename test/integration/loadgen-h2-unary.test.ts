@@ -1,0 +1,95 @@
+import { createServer, type Server as NetServer } from "node:net";
+import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { H2UnaryConnection } from "../../src/loadgen/h2-unary.js";
+
+const PATH = "/test.Echo/Call";
+const bytes = (b: Buffer) => b;
+
+/** A real grpc-js server whose one method answers according to the request's text. */
+async function startServer(): Promise<{ server: Server; target: string; seen: string[] }> {
+  const seen: string[] = [];
+  const server = new Server();
+  server.addService(
+    {
+      Call: {
+        path: PATH,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: bytes,
+        requestDeserialize: bytes,
+        responseSerialize: bytes,
+        responseDeserialize: bytes,
+      },
+    },
+    {
+      Call(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) {
+        const text = call.request.toString();
+        seen.push(`${text} ${String(call.metadata.get("authorization")[0])} ${call.request.byteLength}`);
+        if (text === "refuse") callback({ code: status.PERMISSION_DENIED, details: "no: 100% refused" });
+        else if (text === "hang") setTimeout(() => callback(null, Buffer.alloc(0)), 2000);
+        else callback(null, Buffer.from("ok"));
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  return { server, target: `127.0.0.1:${port}`, seen };
+}
+
+describe("the load generator's lean HTTP/2 unary client against a grpc-js server", () => {
+  let running: Awaited<ReturnType<typeof startServer>>;
+  let connection: H2UnaryConnection;
+
+  beforeAll(async () => {
+    running = await startServer();
+    connection = new H2UnaryConnection({ target: running.target });
+    await connection.connect(2000);
+  });
+  afterAll(async () => {
+    connection?.close();
+    await new Promise<void>((done) => running.server.tryShutdown(() => done()));
+  });
+
+  it("delivers the message whole with its metadata, over one connection, and reads OK", async () => {
+    const big = Buffer.alloc(200_000, "a");
+    const outcomes = await Promise.all([
+      connection.unary(PATH, { authorization: "Bearer one" }, Buffer.from("hello"), 5000),
+      connection.unary(PATH, { authorization: "Bearer two" }, big, 5000),
+    ]);
+    expect(outcomes.map((o) => o.code)).toEqual([status.OK, status.OK]);
+    expect(running.seen).toContain("hello Bearer one 5");
+    expect(running.seen).toContain(`${"a".repeat(200_000)} Bearer two 200000`);
+  });
+
+  it("reads a refusal's code and its percent-encoded message", async () => {
+    expect(await connection.unary(PATH, {}, Buffer.from("refuse"), 5000)).toEqual({
+      code: status.PERMISSION_DENIED,
+      details: "no: 100% refused",
+    });
+  });
+
+  it("gives up at the deadline with DEADLINE_EXCEEDED, and the connection still works", async () => {
+    const outcome = await connection.unary(PATH, {}, Buffer.from("hang"), 200);
+    expect(outcome.code).toBe(status.DEADLINE_EXCEEDED);
+    expect((await connection.unary(PATH, {}, Buffer.from("again"), 5000)).code).toBe(status.OK);
+  });
+
+  it("reports UNAVAILABLE on every call while nothing listens at the address", async () => {
+    const probe: NetServer = createServer();
+    const port = await new Promise<number>((resolve) =>
+      probe.listen(0, "127.0.0.1", () => resolve((probe.address() as { port: number }).port)),
+    );
+    await new Promise<void>((done) => probe.close(() => done()));
+    const nobody = new H2UnaryConnection({ target: `127.0.0.1:${port}` });
+    try {
+      expect((await nobody.unary(PATH, {}, Buffer.from("x"), 2000)).code).toBe(status.UNAVAILABLE);
+      expect((await nobody.unary(PATH, {}, Buffer.from("x"), 2000)).code).toBe(status.UNAVAILABLE);
+    } finally {
+      nobody.close();
+    }
+  });
+});
