@@ -111,6 +111,57 @@ export function pageHead(title: string, lead: string, quota?: string): HTMLEleme
   );
 }
 
+/** The name field of a create form. */
+export function nameInput(id: string, placeholder: string): HTMLInputElement {
+  return h("input", { id, name: "name", required: true, maxlength: 128, placeholder, autocomplete: "off" });
+}
+
+/**
+ * Runs `action` when `form` is submitted: the error line cleared, `button` disabled while it
+ * runs (and after, unless `allowed`), a failure shown on the error line.
+ */
+export function onSubmit(
+  form: HTMLFormElement,
+  button: HTMLButtonElement,
+  allowed: boolean,
+  error: ReturnType<typeof errorLine>,
+  action: () => Promise<unknown>,
+): void {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.clear();
+    button.disabled = true;
+    try {
+      await action();
+    } catch (e) {
+      error.show(e);
+    } finally {
+      button.disabled = !allowed;
+    }
+  });
+}
+
+/**
+ * A row's Delete button, disabled without `permission`: asks with `confirm` (the dialog's title,
+ * message and action), then runs `action`, showing a failure on the error line.
+ */
+export function deleteButton(
+  allowed: boolean,
+  permission: string,
+  error: ReturnType<typeof errorLine>,
+  confirm: () => [title: string, message: string, action: string],
+  action: () => Promise<unknown>,
+): HTMLButtonElement {
+  const remove = h("button", { type: "button", class: "danger small" }, "Delete");
+  guard(allowed, permission, remove);
+  remove.addEventListener("click", async () => {
+    if (!(await confirmDialog(...confirm()))) return;
+    error.clear();
+    await action().catch(error.show);
+  });
+  return remove;
+}
+
 /** A note for a form the caller may not use. */
 export function readOnlyNote(allowed: boolean, what: string, permission: string): HTMLElement | null {
   return allowed

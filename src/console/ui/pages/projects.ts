@@ -3,7 +3,17 @@ import { api, type Project, type RoleBinding } from "../api.js";
 import type { Context, Page } from "../context.js";
 import { h, replace } from "../dom.js";
 import { formatDate, plural } from "../format.js";
-import { confirmDialog, copyButton, errorLine, guard, pageHead, readOnlyNote, table } from "../widgets.js";
+import {
+  copyButton,
+  deleteButton,
+  errorLine,
+  guard,
+  nameInput,
+  onSubmit,
+  pageHead,
+  readOnlyNote,
+  table,
+} from "../widgets.js";
 
 function snippet(id: string, title: string, text: string): HTMLElement {
   return h(
@@ -53,14 +63,7 @@ export const projectsPage: Page = async (context, root, chosenId) => {
   const error = errorLine();
   const canCreate = context.can("project.create");
   const canDelete = context.can("project.delete");
-  const name = h("input", {
-    id: "project-name",
-    name: "name",
-    required: true,
-    maxlength: 128,
-    placeholder: "e.g. production",
-    autocomplete: "off",
-  });
+  const name = nameInput("project-name", "e.g. production");
   const create = h("button", { type: "submit", class: "primary" }, "Create project");
   guard(canCreate, "project.create", name, create);
   const form = h("form", { class: "card create" }, h("label", { for: "project-name" }, "Name"), name, create);
@@ -87,23 +90,24 @@ export const projectsPage: Page = async (context, root, chosenId) => {
         : Promise.resolve(undefined),
     ]);
     const rows = projects.map((project) => {
-      const remove = h("button", { type: "button", class: "danger small" }, "Delete");
-      guard(canDelete, "project.delete", remove);
-      remove.addEventListener("click", async () => {
-        const scoped = bindings?.filter((b) => b.projectId === project.id).length;
-        const goes =
-          scoped === undefined
-            ? "the role bindings scoped to it"
-            : plural(scoped, "role binding scoped to it", "role bindings scoped to it");
-        const confirmed = await confirmDialog(
-          `Delete project “${project.name}”?`,
-          `This also deletes ${goes}. Agents pushing to it are refused from their next call. This cannot be undone.`,
-          "Delete project",
-        );
-        if (!confirmed) return;
-        error.clear();
-        await api("DELETE", `projects/${encodeURIComponent(project.id)}`).then(load, error.show);
-      });
+      const remove = deleteButton(
+        canDelete,
+        "project.delete",
+        error,
+        () => {
+          const scoped = bindings?.filter((b) => b.projectId === project.id).length;
+          const goes =
+            scoped === undefined
+              ? "the role bindings scoped to it"
+              : plural(scoped, "role binding scoped to it", "role bindings scoped to it");
+          return [
+            `Delete project “${project.name}”?`,
+            `This also deletes ${goes}. Agents pushing to it are refused from their next call. This cannot be undone.`,
+            "Delete project",
+          ];
+        },
+        () => api("DELETE", `projects/${encodeURIComponent(project.id)}`).then(load),
+      );
       const chosen = project.id === chosenId;
       return h(
         "tr",
@@ -129,19 +133,10 @@ export const projectsPage: Page = async (context, root, chosenId) => {
     replace(setup, chosen ? setupPanel(context, chosen) : null);
   };
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.clear();
-    create.disabled = true;
-    try {
-      await api("POST", "projects", { name: name.value });
-      name.value = "";
-      await load();
-    } catch (e) {
-      error.show(e);
-    } finally {
-      create.disabled = !canCreate;
-    }
+  onSubmit(form, create, canCreate, error, async () => {
+    await api("POST", "projects", { name: name.value });
+    name.value = "";
+    await load();
   });
   await load().catch(error.show);
   if (chosenId) document.getElementById("agent-setup")?.scrollIntoView();

@@ -2,7 +2,7 @@ import { api, type Project, type RoleBinding, type ServiceAccount } from "../api
 import type { Page } from "../context.js";
 import { h, replace } from "../dom.js";
 import { formatDate } from "../format.js";
-import { confirmDialog, errorLine, guard, pageHead, readOnlyNote, table } from "../widgets.js";
+import { deleteButton, errorLine, guard, onSubmit, pageHead, readOnlyNote, table } from "../widgets.js";
 
 const ORGANIZATION_WIDE = "Organization-wide";
 
@@ -74,19 +74,18 @@ export const roleBindingsPage: Page = async (context, root) => {
       const scope = binding.projectId
         ? (projectName.get(binding.projectId) ?? binding.projectId)
         : ORGANIZATION_WIDE;
-      const remove = h("button", { type: "button", class: "danger small" }, "Delete");
-      guard(canDelete, "rolebinding.delete", remove);
-      remove.addEventListener("click", async () => {
-        const where = binding.projectId ? `in project “${scope}”` : "in the whole organization";
-        const confirmed = await confirmDialog(
+      const where = binding.projectId ? `in project “${scope}”` : "in the whole organization";
+      const remove = deleteButton(
+        canDelete,
+        "rolebinding.delete",
+        error,
+        () => [
           `Delete the ${binding.role} binding of “${who}”?`,
           `“${who}” loses the role ${binding.role} ${where} from its next call.`,
           "Delete role binding",
-        );
-        if (!confirmed) return;
-        error.clear();
-        await api("DELETE", `role-bindings/${encodeURIComponent(binding.id)}`).then(load, error.show);
-      });
+        ],
+        () => api("DELETE", `role-bindings/${encodeURIComponent(binding.id)}`).then(load),
+      );
       return h(
         "tr",
         { "data-id": binding.id },
@@ -103,22 +102,13 @@ export const roleBindingsPage: Page = async (context, root) => {
     );
   };
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.clear();
-    create.disabled = true;
-    try {
-      await api("POST", "role-bindings", {
-        serviceAccountId: subject.value,
-        role: role.value,
-        ...(project.value ? { projectId: project.value } : {}),
-      });
-      await load();
-    } catch (e) {
-      error.show(e);
-    } finally {
-      create.disabled = !canCreate;
-    }
+  onSubmit(form, create, canCreate, error, async () => {
+    await api("POST", "role-bindings", {
+      serviceAccountId: subject.value,
+      role: role.value,
+      ...(project.value ? { projectId: project.value } : {}),
+    });
+    await load();
   });
   await load().catch(error.show);
 };

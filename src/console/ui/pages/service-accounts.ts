@@ -2,7 +2,16 @@ import { api, type RoleBinding, type ServiceAccount } from "../api.js";
 import type { Page } from "../context.js";
 import { append, h, replace } from "../dom.js";
 import { formatDate, plural } from "../format.js";
-import { confirmDialog, errorLine, guard, pageHead, readOnlyNote, table } from "../widgets.js";
+import {
+  deleteButton,
+  errorLine,
+  guard,
+  nameInput,
+  onSubmit,
+  pageHead,
+  readOnlyNote,
+  table,
+} from "../widgets.js";
 
 interface Listing {
   serviceAccounts: ServiceAccount[];
@@ -14,14 +23,7 @@ export const serviceAccountsPage: Page = async (context, root) => {
   const error = errorLine();
   const canCreate = context.can("serviceaccount.create");
   const canDelete = context.can("serviceaccount.delete");
-  const name = h("input", {
-    id: "sa-name",
-    name: "name",
-    required: true,
-    maxlength: 128,
-    placeholder: "e.g. k8s-agents",
-    autocomplete: "off",
-  });
+  const name = nameInput("sa-name", "e.g. k8s-agents");
   const create = h("button", { type: "submit", class: "primary" }, "Create service account");
   guard(canCreate, "serviceaccount.create", name, create);
   const form = h("form", { class: "card create" }, h("label", { for: "sa-name" }, "Name"), name, create);
@@ -53,22 +55,23 @@ export const serviceAccountsPage: Page = async (context, root) => {
     );
     const rows = accounts.serviceAccounts.map((account) => {
       const bound = bindings?.filter((b) => b.serviceAccountId === account.id).length;
-      const remove = h("button", { type: "button", class: "danger small" }, "Delete");
-      guard(canDelete, "serviceaccount.delete", remove);
-      remove.addEventListener("click", async () => {
-        const goes =
-          bound === undefined
-            ? "its tokens and role bindings"
-            : `its ${plural(account.tokenCount, "token")} and ${plural(bound, "role binding")}`;
-        const confirmed = await confirmDialog(
-          `Delete service account “${account.name}”?`,
-          `This also deletes ${goes}. Agents using its tokens are refused from their next call. This cannot be undone.`,
-          "Delete service account",
-        );
-        if (!confirmed) return;
-        error.clear();
-        await api("DELETE", `service-accounts/${encodeURIComponent(account.id)}`).then(load, error.show);
-      });
+      const remove = deleteButton(
+        canDelete,
+        "serviceaccount.delete",
+        error,
+        () => {
+          const goes =
+            bound === undefined
+              ? "its tokens and role bindings"
+              : `its ${plural(account.tokenCount, "token")} and ${plural(bound, "role binding")}`;
+          return [
+            `Delete service account “${account.name}”?`,
+            `This also deletes ${goes}. Agents using its tokens are refused from their next call. This cannot be undone.`,
+            "Delete service account",
+          ];
+        },
+        () => api("DELETE", `service-accounts/${encodeURIComponent(account.id)}`).then(load),
+      );
       return h(
         "tr",
         { "data-id": account.id },
@@ -87,19 +90,10 @@ export const serviceAccountsPage: Page = async (context, root) => {
     replace(listing, table(["Name", "ID", "Created", "Tokens", ""], rows, "No service accounts yet."));
   };
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.clear();
-    create.disabled = true;
-    try {
-      await api("POST", "service-accounts", { name: name.value });
-      name.value = "";
-      await load();
-    } catch (e) {
-      error.show(e);
-    } finally {
-      create.disabled = !canCreate;
-    }
+  onSubmit(form, create, canCreate, error, async () => {
+    await api("POST", "service-accounts", { name: name.value });
+    name.value = "";
+    await load();
   });
   await load().catch((e) => {
     append(head, pageHead("Service accounts", "Machine identities for agents and tools."));

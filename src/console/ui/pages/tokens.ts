@@ -2,7 +2,17 @@ import { api, type ServiceAccount, type Token } from "../api.js";
 import type { Page } from "../context.js";
 import { h, replace } from "../dom.js";
 import { formatDate, relative } from "../format.js";
-import { confirmDialog, copyButton, errorLine, guard, pageHead, readOnlyNote, table } from "../widgets.js";
+import {
+  copyButton,
+  deleteButton,
+  errorLine,
+  guard,
+  nameInput,
+  onSubmit,
+  pageHead,
+  readOnlyNote,
+  table,
+} from "../widgets.js";
 
 const DAY = 86_400_000;
 const EXPIRIES: Array<[string, string]> = [
@@ -80,14 +90,7 @@ export const tokensPage: Page = async (context, root, serviceAccountId = "") => 
   const error = errorLine();
   const canCreate = context.can("serviceaccounttoken.create");
   const canDelete = context.can("serviceaccounttoken.delete");
-  const name = h("input", {
-    id: "token-name",
-    name: "name",
-    required: true,
-    maxlength: 128,
-    placeholder: "e.g. cluster-a",
-    autocomplete: "off",
-  });
+  const name = nameInput("token-name", "e.g. cluster-a");
   const choice = h(
     "select",
     { id: "token-expiry", name: "expiry" },
@@ -150,18 +153,17 @@ export const tokensPage: Page = async (context, root, serviceAccountId = "") => 
       ),
     );
     const rows = tokens.map((token) => {
-      const remove = h("button", { type: "button", class: "danger small" }, "Delete");
-      guard(canDelete, "serviceaccounttoken.delete", remove);
-      remove.addEventListener("click", async () => {
-        const confirmed = await confirmDialog(
+      const remove = deleteButton(
+        canDelete,
+        "serviceaccounttoken.delete",
+        error,
+        () => [
           `Delete token “${token.name}”?`,
           "Agents using it are refused (UNAUTHENTICATED) from their next call. This cannot be undone.",
           "Delete token",
-        );
-        if (!confirmed) return;
-        error.clear();
-        await api("DELETE", `tokens/${encodeURIComponent(token.id)}`).then(load, error.show);
-      });
+        ],
+        () => api("DELETE", `tokens/${encodeURIComponent(token.id)}`).then(load),
+      );
       return h(
         "tr",
         { "data-id": token.id },
@@ -183,27 +185,18 @@ export const tokensPage: Page = async (context, root, serviceAccountId = "") => 
     error.clear();
     load().catch(error.show);
   });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.clear();
-    create.disabled = true;
-    try {
-      const expiresAt = expiryOf(choice.value, date.value);
-      const answer = await api<{ token: Token }>("POST", path, {
-        name: name.value,
-        ...(expiresAt ? { expiresAt } : {}),
-      });
-      name.value = "";
-      replace(
-        created,
-        newTokenPanel(answer.token, () => replace(created)),
-      );
-      await load();
-    } catch (e) {
-      error.show(e);
-    } finally {
-      create.disabled = !canCreate;
-    }
+  onSubmit(form, create, canCreate, error, async () => {
+    const expiresAt = expiryOf(choice.value, date.value);
+    const answer = await api<{ token: Token }>("POST", path, {
+      name: name.value,
+      ...(expiresAt ? { expiresAt } : {}),
+    });
+    name.value = "";
+    replace(
+      created,
+      newTokenPanel(answer.token, () => replace(created)),
+    );
+    await load();
   });
   await load().catch((e) => {
     replace(head, pageHead("Tokens", "The tokens of a service account."));
