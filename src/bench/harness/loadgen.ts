@@ -3,6 +3,11 @@ import { createInterface } from "node:readline";
 import type { FleetResult } from "../../loadgen/fleet.js";
 import { CLI, cpuSeconds } from "./processes.js";
 
+/** The flags that make `profgate loadgen` push to `gateway` as its bootstrap agent. */
+export function asAgentOf(gateway: { target: string; agentTokenFile: string; projectId: string }): string[] {
+  return ["--target", gateway.target, "--token-file", gateway.agentTokenFile, "--project", gateway.projectId];
+}
+
 /** A load generator run, with the CPU the watched server processes used while it measured. */
 export interface LoadgenRun {
   result: FleetResult;

@@ -1,5 +1,5 @@
 import type { BenchContext } from "../harness/context.js";
-import { runLoadgen } from "../harness/loadgen.js";
+import { asAgentOf, runLoadgen } from "../harness/loadgen.js";
 import { fmt, type ScenarioResult } from "../harness/result.js";
 import { startProfgate } from "../harness/servers.js";
 
@@ -28,12 +28,7 @@ export async function fleet(ctx: BenchContext): Promise<ScenarioResult> {
           // The lean HTTP/2 client: with grpc-js, the load generator itself saturates first.
           "--client",
           "h2",
-          "--target",
-          gateway.target,
-          "--token-file",
-          gateway.agentTokenFile,
-          "--project",
-          gateway.projectId,
+          ...asAgentOf(gateway),
           "--agents",
           String(agents),
           "--interval",

@@ -3,6 +3,7 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchContext } from "../harness/context.js";
 import { CLI, rssBytes, socketCount } from "../harness/processes.js";
+import { asAgentOf } from "../harness/loadgen.js";
 import type { ScenarioResult } from "../harness/result.js";
 import { startProfgate } from "../harness/servers.js";
 
@@ -29,12 +30,7 @@ export async function idleConnections(ctx: BenchContext): Promise<ScenarioResult
         CLI,
         "loadgen",
         "--connect-only",
-        "--target",
-        gateway.target,
-        "--token-file",
-        gateway.agentTokenFile,
-        "--project",
-        gateway.projectId,
+        ...asAgentOf(gateway),
         "--agents",
         String(agents),
         "--duration",
