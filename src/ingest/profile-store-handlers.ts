@@ -18,6 +18,7 @@ import { toServiceError, toStatus } from "../rpc/to-status.js";
 import { agentIdOf } from "./agent-registry.js";
 import { schemaVersion } from "./arrow/index.js";
 import type { IngestDeps } from "./ingest-deps.js";
+import { recordOrigin } from "./sink/sink.js";
 import { handleWriteExchange } from "./write-exchange.js";
 import { validateWriteRaw } from "./validate-write-raw.js";
 
@@ -70,7 +71,7 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
           node = checked.node;
           await deps.admit?.(auth, checked.payload.byteLength);
           await deps.sink.append({
-            ...origin(auth),
+            ...recordOrigin(auth),
             receivedAt: started,
             method,
             payloads: [checked.payload],
@@ -112,20 +113,6 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
         (error: unknown) => done.failed(error),
       );
     },
-  };
-}
-
-export function origin(auth: {
-  organizationId: string;
-  projectId: string;
-  serviceAccountId: string;
-  tokenId: string;
-}) {
-  return {
-    organizationId: auth.organizationId,
-    projectId: auth.projectId,
-    serviceAccountId: auth.serviceAccountId,
-    tokenId: auth.tokenId,
   };
 }
 

@@ -8,7 +8,7 @@ import {
 import type { Received } from "../rpc/service-definition.js";
 import { toServiceError } from "../rpc/to-status.js";
 import type { IngestDeps } from "./ingest-deps.js";
-import { origin } from "./profile-store-handlers.js";
+import { recordOrigin } from "./sink/sink.js";
 
 const STDERR_LOGGED = 4096;
 
@@ -33,7 +33,7 @@ export function telemetryHandlers(deps: IngestDeps): UntypedServiceImplementatio
       );
       deps.sink
         .append({
-          ...origin(auth),
+          ...recordOrigin(auth),
           receivedAt: deps.now(),
           method: "ReportPanic",
           payloads: [call.request.raw],

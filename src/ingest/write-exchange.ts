@@ -14,7 +14,7 @@ import {
   sampleRecordStacktraceIds,
 } from "./arrow/index.js";
 import type { IngestDeps } from "./ingest-deps.js";
-import { origin } from "./profile-store-handlers.js";
+import { recordOrigin } from "./sink/sink.js";
 
 type Stage = "sample" | "locations" | "storing" | "done";
 
@@ -57,7 +57,7 @@ export function handleWriteExchange(
       stage = "storing";
       const bytes = payloads.reduce((n, p) => n + p.byteLength, 0);
       Promise.resolve(deps.admit?.(auth, bytes))
-        .then(() => deps.sink.append({ ...origin(auth), receivedAt, method: "Write", payloads }))
+        .then(() => deps.sink.append({ ...recordOrigin(auth), receivedAt, method: "Write", payloads }))
         .then(succeed, fail);
     };
 

@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import type { IngestMethod, IngestRecord } from "./sink.js";
+import { type IngestMethod, type IngestRecord, recordOrigin } from "./sink.js";
 
 /**
  * The on-disk record format of the local sink's segment files (`<16-digit sequence>.seg`).
@@ -48,14 +48,7 @@ export interface EncodedFrame {
  */
 export function encodeRecord(record: IngestRecord): EncodedFrame {
   const header = Buffer.from(
-    JSON.stringify({
-      receivedAt: record.receivedAt,
-      method: record.method,
-      organizationId: record.organizationId,
-      projectId: record.projectId,
-      serviceAccountId: record.serviceAccountId,
-      tokenId: record.tokenId,
-    }),
+    JSON.stringify({ receivedAt: record.receivedAt, method: record.method, ...recordOrigin(record) }),
     "utf8",
   );
   const count = record.payloads.length;

@@ -9,6 +9,16 @@ export interface RecordOrigin {
   tokenId: string;
 }
 
+/** The origin fields of `from` alone (an auth context or a record carries more). */
+export function recordOrigin(from: RecordOrigin): RecordOrigin {
+  return {
+    organizationId: from.organizationId,
+    projectId: from.projectId,
+    serviceAccountId: from.serviceAccountId,
+    tokenId: from.tokenId,
+  };
+}
+
 /**
  * One accepted write, as stored. `payloads` are the bytes the agent sent, untouched:
  * WriteRaw and ReportPanic: the serialized request; WriteArrow: `ipc_buffer`;

@@ -1,4 +1,4 @@
-import type { IngestRecord, RecordOrigin } from "../../ingest/sink/sink.js";
+import { type IngestRecord, type RecordOrigin, recordOrigin } from "../../ingest/sink/sink.js";
 
 /** The unary writes that may be spooled. */
 export type SpoolMethod = "WriteRaw" | "WriteArrow";
@@ -40,10 +40,7 @@ export function toRecord(call: SpooledCall, deadLetter?: DeadLetterReason): Inge
   return {
     receivedAt: call.receivedAt,
     method: call.method,
-    organizationId: call.organizationId,
-    projectId: call.projectId,
-    serviceAccountId: call.serviceAccountId,
-    tokenId: call.tokenId,
+    ...recordOrigin(call),
     payloads: [call.request, Buffer.from(JSON.stringify(meta), "utf8")],
   };
 }
@@ -65,10 +62,7 @@ export function fromRecord(record: IngestRecord): (SpooledCall & { deadLetter?: 
   return {
     receivedAt: record.receivedAt,
     method: record.method,
-    organizationId: record.organizationId,
-    projectId: record.projectId,
-    serviceAccountId: record.serviceAccountId,
-    tokenId: record.tokenId,
+    ...recordOrigin(record),
     upstreamProjectId: meta.upstreamProjectId,
     request,
     ...(meta.deadLetter ? { deadLetter: meta.deadLetter } : {}),
