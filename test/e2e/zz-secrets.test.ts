@@ -44,6 +44,31 @@ describe("secrets: a token appears only in its owner's token file", () => {
     record(`${what} stderr`, result.stderr);
     return result;
   };
+  /** `iam tokens create --out FILE` through `cli`; the token read back from its file, its owner noted. */
+  const tokenToFile = async (
+    what: string,
+    serviceAccountId: string,
+    name: string,
+    file: string,
+    auth: string[],
+  ): Promise<string> => {
+    const created = await cli(what, [
+      "iam",
+      "tokens",
+      "create",
+      "--service-account",
+      serviceAccountId,
+      "--name",
+      name,
+      "--out",
+      file,
+      ...auth,
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = (await readFile(file, "utf8")).trim();
+    owners.set(token, file);
+    return token;
+  };
   const push = async (what: string, agent: AgentClient) => {
     const result = await agent.writeArrow(encodeArrowV2()).then(
       () => ({ code: status.OK, details: "" }),
@@ -90,21 +115,7 @@ describe("secrets: a token appears only in its owner's token file", () => {
       ...owner,
     ]);
     const outFile = join(root.path, "fleet.token");
-    const created = await cli("token --out", [
-      "iam",
-      "tokens",
-      "create",
-      "--service-account",
-      sa.id,
-      "--name",
-      "fleet",
-      "--out",
-      outFile,
-      ...owner,
-    ]);
-    expect(created.code, created.stderr).toBe(0);
-    const fleet = (await readFile(outFile, "utf8")).trim();
-    owners.set(fleet, outFile);
+    const fleet = await tokenToFile("token --out", sa.id, "fleet", outFile, owner);
     // The one output allowed to show a token: created without --out. Not recorded.
     const shown = await profgate([
       "iam",
@@ -227,21 +238,7 @@ describe("secrets: a token appears only in its owner's token file", () => {
     owners.set(bootB.agentToken, join(dataB, "agent.token"));
     const ownerB = ["--server", b.adminTarget, "--token-file", join(dataB, "owner.token")];
     const bOut = join(root.path, "b-agent.token");
-    const createdB = await cli("redis token --out", [
-      "iam",
-      "tokens",
-      "create",
-      "--service-account",
-      bootB.agentServiceAccountId,
-      "--name",
-      "b",
-      "--out",
-      bOut,
-      ...ownerB,
-    ]);
-    expect(createdB.code, createdB.stderr).toBe(0);
-    const bToken = (await readFile(bOut, "utf8")).trim();
-    owners.set(bToken, bOut);
+    const bToken = await tokenToFile("redis token --out", bootB.agentServiceAccountId, "b", bOut, ownerB);
     expect(
       await push("redis agent", new AgentClient(b.target, { token: bToken, projectId: bootB.projectId })),
     ).toBe(status.OK);
