@@ -38,6 +38,24 @@ export function cidrMatcher(cidrs: readonly string[]): (address: string) => bool
   };
 }
 
+/**
+ * What per-address limits count by: an IPv4 address (IPv4-mapped IPv6 ones unwrapped), or the
+ * /64 of an IPv6 address, since one host or site is usually given a whole /64 and could
+ * otherwise change its address at will.
+ */
+export function clientGroup(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped !== undefined) return mapped;
+  if (!isIPv6(address)) return address;
+  const [head = "", tail] = address.toLowerCase().split("%")[0]!.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const zeros = tail === undefined ? 0 : Math.max(0, 8 - left.length - right.length);
+  const groups = [...left, ...Array<string>(zeros).fill("0"), ...right];
+  const prefix = groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16));
+  return `${prefix.join(":")}::/64`;
+}
+
 /** The IP address of a grpc-js peer string (`1.2.3.4:5678`, `[::1]:5678` or `::1:5678`). */
 export function peerAddress(peer: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(peer);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cidrMatcher, normalizeCidr, peerAddress } from "../../../src/iam/cidr.js";
+import { cidrMatcher, clientGroup, normalizeCidr, peerAddress } from "../../../src/iam/cidr.js";
 
 describe("CIDR allow-lists", () => {
   it("normalizes ranges and refuses what is not one", () => {
@@ -28,5 +28,18 @@ describe("CIDR allow-lists", () => {
     expect(peerAddress("::ffff:10.0.0.1:443")).toBe("::ffff:10.0.0.1");
     expect(peerAddress("2001:db8::1:8080")).toBe("2001:db8::1");
     expect(peerAddress("unknown")).toBe("unknown");
+  });
+
+  it("groups client addresses as per-address limits count them: IPv4 alone, IPv6 by /64", () => {
+    expect(clientGroup("10.1.2.3")).toBe("10.1.2.3");
+    expect(clientGroup("::ffff:10.1.2.3")).toBe("10.1.2.3");
+    expect(clientGroup("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    expect(clientGroup("2001:DB8:1:2::ffff")).toBe("2001:db8:1:2::/64");
+    expect(clientGroup("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(clientGroup("2001:db8:0:1::1")).not.toBe(clientGroup("2001:db8::1"));
+    expect(clientGroup("::1")).toBe("0:0:0:0::/64");
+    expect(clientGroup("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(clientGroup("2001:db8:a:b::1.2.3.4")).toBe("2001:db8:a:b::/64");
+    expect(clientGroup("unknown")).toBe("unknown");
   });
 });
