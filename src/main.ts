@@ -34,7 +34,9 @@ import { meteredSink } from "./observability/metered-sink.js";
 import { meteredStore } from "./observability/metered-store.js";
 import { grpcCodeName } from "./observability/metric-labels.js";
 import { createMetrics } from "./observability/metrics.js";
-import { bindServer, createGrpcServer, stopServers } from "./rpc/grpc-server.js";
+import { AbandonedStreamGuard } from "./rpc/abandoned-streams.js";
+import { type GatedListener, listenGated } from "./rpc/gated-listener.js";
+import { createGrpcServer, stopServers } from "./rpc/grpc-server.js";
 import { memoryGuard } from "./rpc/memory-guard.js";
 import { refuseOversizeWithInvalidArgument } from "./rpc/oversize-status.js";
 import { reloadingCredentials } from "./rpc/tls-credentials.js";
@@ -72,7 +74,12 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
   // Validated before anything is opened, so a bad upstream flag fails the start at once.
   const forwarding = upstreamSettings(config, dataDir);
   const registry = new Registry();
-  const metrics = createMetrics(registry, { perProject: config.metricsPerProject });
+  let listener: GatedListener | undefined;
+  let adminListener: GatedListener | undefined;
+  const metrics = createMetrics(registry, {
+    perProject: config.metricsPerProject,
+    openConnections: () => listener?.connections ?? 0,
+  });
   const events = new IamEvents();
   const opened = await openIamStore({ ...config, dataDir }, events, log);
   let storeAvailable = true;
@@ -119,8 +126,20 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
         ? log.warn({ heapUsed, limit }, "memory above the soft limit: refusing new writes with UNAVAILABLE")
         : log.info({ heapUsed, limit }, "memory back below the soft limit: accepting writes again"),
   });
-  const interceptors = (policies: ReadonlyMap<string, MethodPolicy>) => [
-    grpcMetricsInterceptor(metrics.grpc, { onCallEnd }),
+  const abandoned = new AbandonedStreamGuard({
+    burst: config.abandonedStreamBurst,
+    cooldownMs: config.abandonedStreamCooldown,
+    cutOff: (address) => listener?.cutOff(address) ?? 0,
+    onCutOff: (address, closedConnections) => {
+      metrics.connections.cutOffs.inc({ reason: "abandoned_streams" });
+      log.warn(
+        { address, closedConnections, burst: config.abandonedStreamBurst },
+        `a client address abandoned too many streams: closed its connections, refusing new ones for ${config.abandonedStreamCooldown / 1000}s`,
+      );
+    },
+  });
+  const interceptors = (policies: ReadonlyMap<string, MethodPolicy>, onEnd: typeof onCallEnd = onCallEnd) => [
+    grpcMetricsInterceptor(metrics.grpc, { onCallEnd: onEnd }),
     memory.interceptor,
     authInterceptor({
       authenticator,
@@ -159,7 +178,10 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     maxConnectionAgeMs: config.maxConnectionAge,
     maxConnectionIdleMs: config.maxConnectionIdle,
     maxConcurrentStreams: config.maxConcurrentStreams,
-    interceptors: interceptors(INGEST_POLICIES),
+    interceptors: interceptors(INGEST_POLICIES, (info) => {
+      onCallEnd(info);
+      abandoned.observe(info);
+    }),
   });
   // Upstream mode: the same services, forwarded as bytes instead of handled here.
   const upstream = forwarding
@@ -208,12 +230,18 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
           },
         )
       : undefined;
-  const grpcAddress = await bindServer(
+  listener = await listenGated(
     server,
     config.grpcAddress,
     tls?.credentials ?? ServerCredentials.createInsecure(),
+    {
+      refuse: (address) => abandoned.refuses(address),
+      onRefused: () => metrics.connections.refused.inc(),
+    },
   );
-  const adminAddress = await bindServer(admin, config.adminAddress, ServerCredentials.createInsecure());
+  const grpcAddress = listener.address;
+  adminListener = await listenGated(admin, config.adminAddress, ServerCredentials.createInsecure());
+  const adminAddress = adminListener.address;
   const http = await startHttpServer({
     address: config.httpAddress,
     registry,
@@ -270,7 +298,12 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     consoleAddress: consoleServer?.address,
     async close() {
       health.shutdown();
-      const { forced } = await stopServers([server, admin], config.shutdownGrace);
+      const listeners = [listener, adminListener].filter((l) => l !== undefined);
+      const closing = Promise.all(listeners.map((l) => l.close()));
+      const { forced } = await stopServers([server, admin], config.shutdownGrace, () => {
+        for (const l of listeners) l.destroyAll();
+      });
+      await closing;
       await consoleServer?.close();
       memory.close();
       clearInterval(spoolGauges);

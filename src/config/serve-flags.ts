@@ -203,6 +203,19 @@ export const SERVE_FLAGS = {
     default: "60s",
     parse: parseDuration,
   },
+  abandonedStreamBurst: {
+    name: "abandoned-stream-burst",
+    description:
+      "Streams one client address may open and abandon (cancelled before their first message) per cool-down; beyond it, its gRPC connections are closed and new ones refused for the cool-down. 0: no limit.",
+    default: "256",
+    parse: parseNonNegativeInt,
+  },
+  abandonedStreamCooldown: {
+    name: "abandoned-stream-cooldown",
+    description: "The window and the refusal period of --abandoned-stream-burst.",
+    default: "60s",
+    parse: parseDuration,
+  },
   memorySoftLimit: {
     name: "memory-soft-limit",
     description:

@@ -28,6 +28,11 @@ export interface CallEndInfo {
   messagesSent: number;
   /** Request bytes, counted for messages that are Buffers or carry their `raw` bytes; else 0. */
   bytesReceived: number;
+  /**
+   * The client ended the call before sending a request message: it cancelled it (or dropped its
+   * connection), or half-closed a single-request call without one.
+   */
+  abandoned: boolean;
   /** The request metadata, to look up the call's auth context; never log its values. */
   metadata: Metadata | undefined;
 }
@@ -131,6 +136,7 @@ export function grpcMetricsInterceptor(
     let bytes = 0;
     let ended = false;
     let cancelled = false;
+    let halfClosedEmpty = false;
 
     const end = (code: status, details: string) => {
       if (ended) return;
@@ -157,6 +163,7 @@ export function grpcMetricsInterceptor(
           messagesReceived: received,
           messagesSent: sent,
           bytesReceived: bytes,
+          abandoned: received === 0 && (halfClosedEmpty || code === status.CANCELLED),
           metadata,
         });
       } catch (error) {
@@ -189,11 +196,13 @@ export function grpcMetricsInterceptor(
           if (cancelled || ended) return;
           if (method.streamingRequest) proceed();
           // grpc-js would answer UNIMPLEMENTED, as if the method did not exist.
-          else
+          else {
+            halfClosedEmpty = true;
             call.sendStatus({
               code: status.INVALID_ARGUMENT,
               details: `${method.path} takes exactly one request message; the call ended without one.`,
             });
+          }
         });
       })
       // grpc-js also cancels after every status it sent; such a call has already ended.

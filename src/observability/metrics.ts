@@ -49,11 +49,21 @@ export interface ProfgateMetrics {
     commandSeconds: Histogram<"operation">;
     reconnects: Counter;
   };
+  /** The agent listener's connections. */
+  connections: {
+    open: Gauge;
+    /** Connections closed at accept because their address is cooling down. */
+    refused: Counter;
+    /** Client addresses cut off: `reason` is what they did (`abandoned_streams`). */
+    cutOffs: Counter<"reason">;
+  };
 }
 
 export interface MetricsOptions {
   /** Adds the `project_id`-labelled metrics; off by default in deployments with many projects. */
   perProject: boolean;
+  /** The agent listener's open connections, read at each scrape. */
+  openConnections?: () => number;
 }
 
 // Calls range from a health check (sub-millisecond) to a Write exchange bounded at 5 s and
@@ -145,6 +155,37 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Prof
     ingest: ingestMetrics(registry),
     project: options.perProject ? projectMetrics(registry) : undefined,
     store: storeMetrics(registry),
+    connections: connectionMetrics(registry, options.openConnections ?? (() => 0)),
+  };
+}
+
+function connectionMetrics(
+  registry: Registry,
+  openConnections: () => number,
+): ProfgateMetrics["connections"] {
+  const registers = [registry];
+  const cutOffs = new Counter({
+    name: "profgate_peer_cutoffs_total",
+    help: "Client addresses whose gRPC connections were closed and whose new ones are refused for a cool-down, by what they did.",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  cutOffs.inc({ reason: "abandoned_streams" }, 0);
+  return {
+    open: new Gauge({
+      name: "profgate_grpc_connections",
+      help: "Open connections on the agent (gRPC) listener.",
+      registers,
+      collect() {
+        this.set(openConnections());
+      },
+    }),
+    refused: new Counter({
+      name: "profgate_grpc_connections_refused_total",
+      help: "Connections to the agent listener closed at accept because their client address is cooling down.",
+      registers,
+    }),
+    cutOffs,
   };
 }
 

@@ -9,7 +9,8 @@ import { AgentClient } from "../../src/agent-sim/agent-client.js";
 import { encodeArrowV2 } from "../../src/agent-sim/index.js";
 import { UploadRequestSchema } from "../../src/gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
-import { type AttackOptions, startHostileClient } from "../support/hostile-clients.js";
+import { type AttackOptions, type AttackReport, startHostileClient } from "../support/hostile-clients.js";
+import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import { type PreparedIam, prepareIam } from "../support/prepare-iam.js";
 import { grpcFrame } from "../support/raw-grpc.js";
 import { grpcHeaders, http2Session } from "../support/raw-http2.js";
@@ -22,16 +23,15 @@ import { tempDir } from "../support/temp-dir.js";
  * it for a longer local run (more pushes make a steadier p99).
  */
 const WINDOW_MS = Number(process.env["PROFGATE_HARDENING_WINDOW_MS"] ?? 3000);
+/**
+ * The stream flood is measured over 10 s or more (220 pushes and up, so that its p99 is a
+ * percentile and not the slowest push): the attacker's first wave, taken in full before the
+ * gateway knows the streams are abandoned, stalls a push or two; what counts is that the rest of
+ * the attack, refused connection by connection, does not.
+ */
+const FLOOD_WINDOW_MS = Math.max(WINDOW_MS, 10_000);
 /** The machine is shared and noisy: a p99 within 2x of the baseline, or 20 ms above it. */
 const allowedP99 = (baseline: number) => Math.max(2 * baseline, baseline + 20);
-/**
- * The stream flood misses the 2x target on this 2-core machine: opening a stream with valid
- * headers costs Node's HTTP/2, grpc-js and the interceptors about 140 µs of the one event loop, so
- * a wave of 512 stalls a well-behaved push by tens of ms (p99 53-117 ms against 7-10 ms on an
- * idle machine; SECURITY.md). Its bound is therefore absolute: every push succeeds and none waits
- * half a second.
- */
-const floodAllowedP99 = (baseline: number) => Math.max(allowedP99(baseline), 500);
 /** After an attack stops, the steady agent is measured this much longer, as part of the attack. */
 const AFTERMATH_MS = 1000;
 /** Connections at a time of the random-bytes and preface attacks (PROFGATE_HARDENING_CONNECTIONS). */
@@ -52,6 +52,12 @@ function prioritize(pid: number | undefined): void {
   }
 }
 
+/**
+ * Attackers connect from an address of their own, as remote ones would (all of 127/8 is
+ * loopback): 127.0.0.2 on the first attempt, 127.0.0.3 on the second, and so on, so that an
+ * attempt taken again meets a gateway that has not cut its attacker off yet.
+ */
+const attackerAddress = (attempt: number) => `127.0.0.${1 + attempt}`;
 const PS = "/parca.profilestore.v1alpha1.ProfileStoreService";
 const UPLOAD = "/parca.debuginfo.v1alpha1.DebuginfoService/Upload";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -96,18 +102,18 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
    */
   async function underAttack(
     name: string,
-    attack: () => Promise<() => Promise<unknown>>,
-    allowed: (baseline: number) => number = allowedP99,
+    attack: (attempt: number) => Promise<() => Promise<unknown>>,
+    windowMs = WINDOW_MS,
   ) {
     for (let attempt = 1; ; attempt++) {
       // Let the previous attack's aftermath drain before the baseline.
       await steady.measure(500);
-      const baseline = latencyStats(await steady.measure(WINDOW_MS));
-      const stop = await attack();
+      const baseline = latencyStats(await steady.measure(windowMs));
+      const stop = await attack(attempt);
       let pushes: Push[];
       let report: unknown;
       try {
-        pushes = await steady.measure(WINDOW_MS);
+        pushes = await steady.measure(windowMs);
       } finally {
         report = await stop();
       }
@@ -121,16 +127,20 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
         pushes.filter((p) => p.code !== status.OK).map((p) => `${status[p.code]} ${p.details}`),
         line,
       ).toEqual([]);
-      expect(attacked.count, line).toBeGreaterThan(((WINDOW_MS + AFTERMATH_MS) / 50) * 0.7);
-      if (attacked.p99 <= allowed(baseline.p99) || attempt >= ATTEMPTS) {
-        expect(attacked.p99, line).toBeLessThanOrEqual(allowed(baseline.p99));
+      expect(attacked.count, line).toBeGreaterThan(((windowMs + AFTERMATH_MS) / 50) * 0.7);
+      if (attacked.p99 <= allowedP99(baseline.p99) || attempt >= ATTEMPTS) {
+        expect(attacked.p99, line).toBeLessThanOrEqual(allowedP99(baseline.p99));
         return report;
       }
     }
   }
 
-  const hostile = (options: Omit<AttackOptions, "target">) => async () => {
-    const client = startHostileClient({ target: gateway.target, ...options });
+  const hostile = (options: Omit<AttackOptions, "target">) => async (attempt: number) => {
+    const client = startHostileClient({
+      target: gateway.target,
+      localAddress: attackerAddress(attempt),
+      ...options,
+    });
     await sleep(200);
     return () => client.stop();
   };
@@ -174,7 +184,10 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
 
   const abandonedPaths = [`${PS}/WriteArrow`, `${PS}/Write`, UPLOAD, `${PS}/WriteRaw`];
 
-  it("thousands of streams opened with valid headers, held without a byte, then abandoned", async () => {
+  const metrics = async () => parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text());
+
+  it("thousands of streams opened with valid headers, held without a byte, then abandoned: the attacker is cut off", async () => {
+    const before = await metrics();
     const report = (await underAttack(
       "abandoned streams",
       hostile({
@@ -189,30 +202,22 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
         paths: abandonedPaths,
         headers: attackerHeaders,
       }),
-      floodAllowedP99,
-    )) as { streamsOpened: number };
+      FLOOD_WINDOW_MS,
+    )) as AttackReport;
+    const after = await metrics();
+    const delta = (name: string, labels?: Record<string, string>) =>
+      metricValue(after, name, labels) - metricValue(before, name, labels);
+    // The attacker tried thousands of streams; the gateway took --abandoned-stream-burst (256) of
+    // them, and more of those already in flight, then closed the attacker's connections and
+    // refused its new ones.
     expect(report.streamsOpened).toBeGreaterThanOrEqual(2000);
+    expect(delta("grpc_server_started_total")).toBeGreaterThanOrEqual(256);
+    expect(delta("profgate_peer_cutoffs_total", { reason: "abandoned_streams" })).toBeGreaterThanOrEqual(1);
+    expect(delta("profgate_grpc_connections_refused_total")).toBeGreaterThan(0);
+    expect(await gateway.log((log) => log.includes("abandoned too many streams"))).toMatch(
+      /"address":"127\.0\.0\.\d+".*abandoned too many streams: closed its connections, refusing new ones for 60s/,
+    );
   });
-
-  // A flood: ~1000 new streams a second for as long as it lasts. Opt-in (PROFGATE_HARDENING_CHURN=1):
-  // it measures capacity more than robustness (see SECURITY.md).
-  it.runIf(process.env["PROFGATE_HARDENING_CHURN"])(
-    "streams opened and abandoned over and over",
-    async () => {
-      await underAttack(
-        "stream churn",
-        hostile({
-          attack: "abandoned-streams",
-          mode: "churn",
-          concurrency: 8,
-          streamsPerConnection: 128,
-          holdMs: 1000,
-          paths: abandonedPaths,
-          headers: attackerHeaders,
-        }),
-      );
-    },
-  );
 
   /** Starts an Upload by hand, sends the info and part of the bytes, then drops the connection. */
   async function interruptedUpload(buildId: string, uploadId: string): Promise<void> {
@@ -244,6 +249,7 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
     const size = 2 * 1024 * 1024;
     const builds: Array<{ buildId: string; uploadId: string }> = [];
     await underAttack("disconnects mid-Upload", async () => {
+      // The agent's own connections (from 127.0.0.1), not an attacker's.
       let running = true;
       const loop = (async () => {
         while (running) {

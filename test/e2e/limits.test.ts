@@ -1,12 +1,19 @@
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { type ClientHttp2Session, constants } from "node:http2";
+import { connect as netConnect } from "node:net";
 import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
 import { encodeArrowV2 } from "../../src/agent-sim/index.js";
+import { WriteArrowRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { iamJson, profgate } from "../support/cli.js";
 import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
+import { grpcFrame } from "../support/raw-grpc.js";
+import { grpcHeaders, http2Session, rawHttp2Call } from "../support/raw-http2.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { sinkRecords } from "../support/sink-contents.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -151,6 +158,72 @@ describe("limits", () => {
     expect((await codeOf(junk().writeArrow(encodeArrowV2()))).code).toBe(status.UNAUTHENTICATED);
   });
 
+  it("cuts off an address that opens and abandons streams: its connections closed, new ones refused for the cool-down, other addresses unaffected", async () => {
+    const { gateway, boot } = await fresh([
+      "--abandoned-stream-burst",
+      "5",
+      "--abandoned-stream-cooldown",
+      "2s",
+    ]);
+    const ABUSER = "127.0.0.3";
+    const headers = grpcHeaders("/parca.profilestore.v1alpha1.ProfileStoreService/WriteArrow", {
+      authorization: `Bearer ${boot.agentToken}`,
+      projectid: boot.projectId,
+    });
+    const arrowFrame = () =>
+      grpcFrame(
+        toBinary(WriteArrowRequestSchema, create(WriteArrowRequestSchema, { ipcBuffer: encodeArrowV2() })),
+      );
+    const scrape = async () => parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text());
+    // Four streams opened with valid headers and cancelled before their message: under the burst.
+    const abandon = async (session: ClientHttp2Session, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const stream = session.request(headers, { endStream: false });
+        stream.on("error", () => {});
+        // Let the gateway start the call before the cancel.
+        await new Promise((r) => setTimeout(r, 50));
+        stream.close(constants.NGHTTP2_CANCEL);
+        await once(stream, "close");
+      }
+    };
+    const first = await http2Session(gateway.target, ABUSER);
+    const held = await http2Session(gateway.target, ABUSER);
+    await abandon(first, 4);
+    // A complete call from the same address is no strike.
+    const ok = await rawHttp2Call(first, headers, [arrowFrame()]);
+    expect(ok.grpcStatus).toBe(status.OK);
+    await abandon(first, 1);
+    // The fifth abandoned stream closed both of the address's connections...
+    await Promise.all([first.closed || once(first, "close"), held.closed || once(held, "close")]);
+    // ...and a new one is refused at once, while another address pushes as before.
+    const refused = netConnect({
+      host: "127.0.0.1",
+      port: Number(gateway.target.split(":")[1]),
+      localAddress: ABUSER,
+    });
+    let bytes = 0;
+    refused.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    refused.on("error", () => {});
+    await once(refused, "close");
+    expect(bytes).toBe(0);
+    const agent = agentFor(gateway, boot.agentToken, boot.projectId);
+    expect((await codeOf(agent.writeArrow(encodeArrowV2()))).code).toBe(status.OK);
+    const metrics = await scrape();
+    expect(metricValue(metrics, "profgate_peer_cutoffs_total", { reason: "abandoned_streams" })).toBe(1);
+    expect(metricValue(metrics, "profgate_grpc_connections_refused_total")).toBe(1);
+    expect(metricValue(metrics, "profgate_grpc_connections")).toBe(1);
+    expect(await gateway.log((log) => log.includes("abandoned too many streams"))).toMatch(
+      /"address":"127\.0\.0\.3","closedConnections":2,"burst":5.*abandoned too many streams: closed its connections, refusing new ones for 2s/,
+    );
+    // After the cool-down the address is served again.
+    await new Promise((r) => setTimeout(r, 2100));
+    const again = await http2Session(gateway.target, ABUSER);
+    expect((await rawHttp2Call(again, headers, [arrowFrame()])).grpcStatus).toBe(status.OK);
+    again.destroy();
+  });
+
   it("restricts a service account's tokens to its CIDR ranges", async () => {
     const { gateway, dir, boot } = await fresh();
     const agent = agentFor(gateway, boot.agentToken, boot.projectId);
@@ -219,6 +292,8 @@ describe("limits that need no gateway restart", () => {
       "--rate-limit-burst-bytes",
       "--auth-failure-burst",
       "--auth-failure-cooldown",
+      "--abandoned-stream-burst",
+      "--abandoned-stream-cooldown",
       "--memory-soft-limit",
       "--max-concurrent-streams",
       "--max-connection-idle",

@@ -187,6 +187,32 @@ describe("operability", () => {
     health.close();
   });
 
+  it("on SIGTERM cuts off a call still running after --shutdown-grace, and exits 0", async () => {
+    const { gateway, boot } = await fresh(["--shutdown-grace", "1s"]);
+    const Client = makeGenericClientConstructor(serviceDefinition(ProfileStoreService), "ProfileStore");
+    const client = new Client(gateway.target, credentials.createInsecure()) as unknown as Record<
+      string,
+      (m: Metadata) => NodeJS.ReadWriteStream & { write(m: unknown): boolean }
+    > & { close(): void };
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${boot.agentToken}`);
+    metadata.set("projectid", boot.projectId);
+    // A Write exchange left waiting for its locations record (the gateway would wait 5 s).
+    const call = client["write"]!(metadata);
+    const ended = new Promise<number>((resolve) => {
+      call.on("error", (e: { code: number }) => resolve(e.code));
+      call.on("status", (s: { code: number }) => s.code === 0 && resolve(0));
+    });
+    call.write({ record: encodeSampleRecord({ labels: {}, stacktraceIds: [randomStacktraceId()] }) });
+    await new Promise((r) => call.once("data", r));
+    const started = Date.now();
+    expect(await gateway.stop("SIGTERM")).toBe(0);
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(await ended).toBe(status.UNAVAILABLE);
+    expect(await gateway.log()).toContain("calls still running after the shutdown grace were cut off");
+    client.close();
+  });
+
   describe("TLS", () => {
     const certDir = async () => {
       const dir = await tempDir();

@@ -12,6 +12,9 @@ import net from "node:net";
 const config = JSON.parse(process.argv[2] ?? "{}");
 const [host, portText] = String(config.target).split(":");
 const port = Number(portText);
+// The attacker's own source address (e.g. 127.0.0.2: all of 127/8 is loopback), as a remote
+// attacker's address differs from the agents'.
+const localAddress = config.localAddress;
 const deadline = Date.now() + (config.durationMs ?? 5000);
 let stopping = false;
 process.on("SIGTERM", () => {
@@ -41,7 +44,7 @@ const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
 /** Connects, writes what `payload()` returns, and waits up to 250 ms for the server to hang up. */
 function rawConnection(payload) {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, localAddress });
     let endedByUs = false;
     const timer = setTimeout(() => {
       endedByUs = true;
@@ -83,7 +86,7 @@ function grpcHeaders(path) {
 }
 
 function session() {
-  const s = http2.connect(`http://${host}:${port}`);
+  const s = http2.connect(`http://${host}:${port}`, { localAddress });
   s.on("error", (error) => count(stats.errors, error.code ?? error.message));
   stats.connections++;
   return s;

@@ -24,6 +24,8 @@ export interface AttackOptions {
   target: string;
   /** The longest the attack runs; `stop()` ends it earlier. */
   durationMs?: number;
+  /** The source address of the attacker's connections (default: the system's choice). */
+  localAddress?: string;
   /** Extra request headers of the HTTP/2 attacks (e.g. a valid authorization). */
   headers?: Record<string, string>;
   path?: string;

@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { type ClientHttp2Session, connect, constants, type OutgoingHttpHeaders } from "node:http2";
+import { connect as netConnect } from "node:net";
 
 /** How one raw HTTP/2 gRPC call ended. `grpcStatus` is undefined when the server sent none. */
 export interface RawHttp2Outcome {
@@ -13,9 +14,16 @@ export interface RawHttp2Outcome {
   timedOut: boolean;
 }
 
-/** An HTTP/2 (h2c) session to `target` (`host:port`), connected. */
-export async function http2Session(target: string): Promise<ClientHttp2Session> {
-  const session = connect(`http://${target}`);
+/**
+ * An HTTP/2 (h2c) session to `target` (`host:port`), connected; from `localAddress` when given
+ * (e.g. 127.0.0.3, to be another client address on loopback).
+ */
+export async function http2Session(target: string, localAddress?: string): Promise<ClientHttp2Session> {
+  const url = new URL(`http://${target}`);
+  const session = connect(url, {
+    createConnection: () =>
+      netConnect({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port), localAddress }),
+  });
   session.on("error", () => {});
   await once(session, "connect");
   return session;

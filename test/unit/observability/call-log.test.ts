@@ -28,6 +28,7 @@ function info(overrides: Partial<CallEndInfo>): CallEndInfo {
     messagesReceived: 1,
     messagesSent: 1,
     bytesReceived: 2048,
+    abandoned: false,
     metadata,
     ...overrides,
   };

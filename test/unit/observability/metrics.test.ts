@@ -29,6 +29,9 @@ const EXPECTED: Record<string, string[]> = {
   profgate_store_up: [],
   profgate_store_command_seconds: ["operation"],
   profgate_store_reconnects_total: [],
+  profgate_grpc_connections: [],
+  profgate_grpc_connections_refused_total: [],
+  profgate_peer_cutoffs_total: ["reason"],
 };
 const PER_PROJECT: Record<string, string[]> = {
   profgate_project_ingest_bytes_total: ["project_id"],
@@ -83,6 +86,20 @@ describe("createMetrics", () => {
     expect(text).toContain('profgate_auth_decisions_total{result="allowed",reason="allowed"} 0');
     expect(text).toContain('profgate_auth_decisions_total{result="denied",reason="store_unavailable"} 0');
     expect(text).toContain('profgate_auth_cache_events_total{event="negative_hit"} 0');
+    expect(text).toContain('profgate_peer_cutoffs_total{reason="abandoned_streams"} 0');
+  });
+
+  it("reads the open connections at each scrape", async () => {
+    const registry = new Registry();
+    let open = 3;
+    createMetrics(registry, { perProject: false, openConnections: () => open });
+    expect(await registry.getSingleMetricAsString("profgate_grpc_connections")).toContain(
+      "profgate_grpc_connections 3",
+    );
+    open = 0;
+    expect(await registry.getSingleMetricAsString("profgate_grpc_connections")).toContain(
+      "profgate_grpc_connections 0",
+    );
   });
 });
 
