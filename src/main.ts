@@ -236,6 +236,10 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     tls?.credentials ?? ServerCredentials.createInsecure(),
     {
       refuse: (address) => abandoned.refuses(address),
+      receiveWindows: {
+        streamBytes: config.http2StreamWindow,
+        connectionBytes: config.http2ConnectionWindow,
+      },
       onRefused: () => metrics.connections.refused.inc(),
     },
   );

@@ -14,6 +14,7 @@ import { idleConnections } from "./scenarios/idle-connections.js";
 import { junkFlood } from "./scenarios/junk-flood.js";
 import { proxy } from "./scenarios/proxy.js";
 import { revocation } from "./scenarios/revocation.js";
+import { wanUpload } from "./scenarios/wan-upload.js";
 import { wholePath } from "./scenarios/whole-path.js";
 
 interface Scenario {
@@ -32,6 +33,7 @@ export const SCENARIOS: Scenario[] = [
   { name: "idle-connections", needsRedis: false, run: idleConnections },
   { name: "proxy", needsRedis: false, run: proxy },
   { name: "revocation", needsRedis: true, run: revocation },
+  { name: "wan-upload", needsRedis: false, run: wanUpload },
 ];
 
 const USAGE = `Usage: npm run bench -- [--only NAME[,NAME]] [--smoke] [--duration D] [--rounds N] [--profile] [--out FILE]

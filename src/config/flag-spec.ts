@@ -59,6 +59,15 @@ export function parseBytes(raw: string): number {
   return Number(match[1]) * (units[(match[2] ?? "b").toLowerCase()] ?? 1);
 }
 
+/** An HTTP/2 flow-control window: 64 KiB (the protocol's default) to 2^31-1 bytes. */
+export function parseWindowBytes(raw: string): number {
+  const bytes = parseBytes(raw);
+  if (bytes < 65_535 || bytes > 2 ** 31 - 1) {
+    throw new Error("expected an HTTP/2 window between 64KiB and 2GiB minus one byte, e.g. 2MiB");
+  }
+  return bytes;
+}
+
 export function parseBoolean(raw: string): boolean {
   const value = raw.trim().toLowerCase();
   if (["true", "1", "yes", "on", ""].includes(value)) return true;

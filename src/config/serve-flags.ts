@@ -3,6 +3,7 @@ import {
   type FlagSpec,
   parseBoolean,
   parseBytes,
+  parseWindowBytes,
   parseDuration,
   parseHostPort,
   parseOneOf,
@@ -228,6 +229,20 @@ export const SERVE_FLAGS = {
     description: "Most calls one connection may have open at once (an agent needs a handful).",
     default: "32",
     parse: parsePositiveInt,
+  },
+  http2StreamWindow: {
+    name: "http2-stream-window",
+    description:
+      "How much one call may send before the gateway acknowledges it (HTTP/2 stream window). Over a link with round-trip time R, one call uploads at most this much per R.",
+    default: "2MiB",
+    parse: parseWindowBytes,
+  },
+  http2ConnectionWindow: {
+    name: "http2-connection-window",
+    description:
+      "The same for all calls of one connection together (HTTP/2 connection window); also the most a connection can have in flight before its calls are read.",
+    default: "8MiB",
+    parse: parseWindowBytes,
   },
   maxConnectionIdle: {
     name: "max-connection-idle",

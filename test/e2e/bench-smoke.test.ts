@@ -56,6 +56,7 @@ describe("npm run bench:smoke", () => {
       "idle-connections",
       "proxy",
       "revocation",
+      "wan-upload",
     ]);
     for (const r of report.results) expect(r.error, r.name).toBeUndefined();
     expect(output.stdout).toContain(
@@ -71,7 +72,7 @@ describe("npm run bench:smoke", () => {
       expect(numbers.every(Number.isFinite), `${r.name}: ${JSON.stringify(r.numbers)}`).toBe(true);
     }
     const byName = Object.fromEntries(report.results.map((r) => [r.name, r.numbers]));
-    for (const name of ["auth-overhead", "whole-path", "junk-flood"]) {
+    for (const name of ["auth-overhead", "whole-path", "junk-flood", "wan-upload"]) {
       expect(byName[name]!["ratio"], name).toBeGreaterThan(0);
     }
     expect((byName["auth-decision"]!["warm"] as { p99Us: number }).p99Us).toBeGreaterThan(0);

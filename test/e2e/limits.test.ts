@@ -277,6 +277,26 @@ describe("limits", () => {
     expect(refused.details).toMatch(/at most 64 metadata entries/);
     void Metadata;
   });
+
+  it("lets a client send 2 MiB per call and 8 MiB per connection ahead of acknowledgements, or what the flags say", async () => {
+    const granted = async (gateway: GatewayProcess) => {
+      const session = await http2Session(gateway.target);
+      await new Promise<void>((resolve, reject) => session.ping((e) => (e ? reject(e) : resolve())));
+      const windows = {
+        stream: session.remoteSettings.initialWindowSize,
+        connection: session.state.remoteWindowSize,
+      };
+      session.destroy();
+      return windows;
+    };
+    const { gateway } = await fresh();
+    expect(await granted(gateway)).toEqual({ stream: 2 * 1024 * 1024, connection: 8 * 1024 * 1024 });
+    const tuned = await fresh(["--http2-stream-window", "512KiB", "--http2-connection-window", "32MiB"]);
+    expect(await granted(tuned.gateway)).toEqual({ stream: 512 * 1024, connection: 32 * 1024 * 1024 });
+    const refused = await profgate(["serve", "--http2-stream-window", "1KiB"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--http2-stream-window.*between 64KiB and 2GiB/);
+  });
 });
 
 describe("limits that need no gateway restart", () => {
@@ -296,6 +316,8 @@ describe("limits that need no gateway restart", () => {
       "--abandoned-stream-cooldown",
       "--memory-soft-limit",
       "--max-concurrent-streams",
+      "--http2-stream-window",
+      "--http2-connection-window",
       "--max-connection-idle",
       "--upload-timeout",
     ]) {

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { connect as connectHttp2, type SecureClientSessionOptions } from "node:http2";
 import { connect, type Socket } from "node:net";
 import {
   type Client,
@@ -10,7 +11,9 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { type GatedListener, listenGated } from "../../src/rpc/gated-listener.js";
+import { type GatedListener, listenGated, type ReceiveWindows } from "../../src/rpc/gated-listener.js";
+import { createCa, issue } from "../support/certificates.js";
+import { tempDir } from "../support/temp-dir.js";
 import { healthService } from "../../src/observability/health-service.js";
 import { HealthStatus } from "../../src/observability/health-status.js";
 import { serviceDefinition } from "../../src/rpc/service-definition.js";
@@ -45,17 +48,23 @@ describe("the gated gRPC listener", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function serve(host: string, refused: Set<string>, seen: string[] = []) {
+  async function serve(
+    host: string,
+    refused: Set<string>,
+    seen: string[] = [],
+    extra: { receiveWindows?: ReceiveWindows; credentials?: ServerCredentials } = {},
+  ) {
     const server = new Server();
     const health = healthService(new HealthStatus());
     server.addService(health.definition, health.implementation);
     const listener: GatedListener = await listenGated(
       server,
       { host, port: 0 },
-      ServerCredentials.createInsecure(),
+      extra.credentials ?? ServerCredentials.createInsecure(),
       {
         refuse: (address) => refused.has(address),
         onRefused: (address) => seen.push(address),
+        receiveWindows: extra.receiveWindows,
       },
     );
     cleanups.push(() => {
@@ -114,5 +123,48 @@ describe("the gated gRPC listener", () => {
     await Promise.all([once(v6, "close"), once(v4, "close")]);
     const refused = await tcp(listener.address.port, "127.0.0.3");
     await once(refused, "close");
+  });
+
+  /** What a client may send before the server acknowledges: per stream, and per connection. */
+  async function windowsGranted(url: string, options: SecureClientSessionOptions = {}) {
+    const session = connectHttp2(url, options);
+    session.on("error", () => {});
+    cleanups.push(() => session.destroy());
+    await once(session, "remoteSettings");
+    // The server's WINDOW_UPDATE for the connection follows its SETTINGS; a ping's ack comes after both.
+    await new Promise<void>((resolve, reject) =>
+      session.ping((error) => (error ? reject(error) : resolve())),
+    );
+    return { stream: session.remoteSettings.initialWindowSize, connection: session.state.remoteWindowSize };
+  }
+
+  it("grants clients the receive windows asked for, over h2c and TLS; Node's 64 KiB without them", async () => {
+    const receiveWindows = { streamBytes: 2 * 1024 * 1024, connectionBytes: 8 * 1024 * 1024 };
+    const plain = await serve("127.0.0.1", new Set(), [], { receiveWindows });
+    expect(await windowsGranted(`http://127.0.0.1:${plain.listener.address.port}`)).toEqual({
+      stream: 2 * 1024 * 1024,
+      connection: 8 * 1024 * 1024,
+    });
+    const defaults = await serve("127.0.0.1", new Set());
+    expect(await windowsGranted(`http://127.0.0.1:${defaults.listener.address.port}`)).toEqual({
+      stream: 65_535,
+      connection: 65_535,
+    });
+
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    const certificate = await issue(dir.path, await createCa(dir.path, "windows"), "server", "localhost");
+    const tls = await serve("127.0.0.1", new Set(), [], {
+      receiveWindows,
+      credentials: ServerCredentials.createSsl(null, [
+        { cert_chain: certificate.cert, private_key: certificate.key },
+      ]),
+    });
+    expect(
+      await windowsGranted(`https://localhost:${tls.listener.address.port}`, {
+        ca: certificate.ca,
+        ALPNProtocols: ["h2"],
+      }),
+    ).toEqual({ stream: 2 * 1024 * 1024, connection: 8 * 1024 * 1024 });
   });
 });
