@@ -15,7 +15,7 @@ import { Health, type HealthCheckResponse } from "../../src/gen/grpc/health/v1/h
 import { ProfileStoreService } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { serviceDefinition } from "../../src/rpc/service-definition.js";
 import { createCa, issue } from "../support/certificates.js";
-import { readBootstrap, startGateway } from "../support/gateway-process.js";
+import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -138,6 +138,33 @@ describe("operability", () => {
     );
   });
 
+  /**
+   * A Write exchange as the agent starts it: the sample record sent, the gateway's answer (which
+   * asks for the locations) received; `ended` resolves with the call's final code.
+   */
+  async function writeExchangeInFlight(
+    gateway: GatewayProcess,
+    boot: { agentToken: string; projectId: string },
+  ) {
+    const Client = makeGenericClientConstructor(serviceDefinition(ProfileStoreService), "ProfileStore");
+    const client = new Client(gateway.target, credentials.createInsecure()) as unknown as Record<
+      string,
+      (m: Metadata) => NodeJS.ReadWriteStream & { write(m: unknown): boolean }
+    > & { close(): void };
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${boot.agentToken}`);
+    metadata.set("projectid", boot.projectId);
+    const call = client["write"]!(metadata);
+    const ended = new Promise<number>((resolve) => {
+      call.on("error", (e: { code: number }) => resolve(e.code));
+      call.on("status", (s: { code: number }) => s.code === 0 && resolve(0));
+    });
+    const ids = [randomStacktraceId()];
+    call.write({ record: encodeSampleRecord({ labels: {}, stacktraceIds: ids }) });
+    await new Promise((r) => call.once("data", r));
+    return { client, call, ended, ids };
+  }
+
   it("answers /healthz, /readyz and gRPC health; on SIGTERM reports NOT_SERVING, finishes a Write exchange in flight, exits 0", async () => {
     const { gateway, boot } = await fresh(["--shutdown-grace", "10s"]);
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
@@ -155,22 +182,7 @@ describe("operability", () => {
     watch.on("data", (r: HealthCheckResponse) => watched.push(r.status));
     watch.on("error", () => {});
 
-    const Client = makeGenericClientConstructor(serviceDefinition(ProfileStoreService), "ProfileStore");
-    const client = new Client(gateway.target, credentials.createInsecure()) as unknown as Record<
-      string,
-      (m: Metadata) => NodeJS.ReadWriteStream & { write(m: unknown): boolean }
-    > & { close(): void };
-    const metadata = new Metadata();
-    metadata.set("authorization", `Bearer ${boot.agentToken}`);
-    metadata.set("projectid", boot.projectId);
-    const call = client["write"]!(metadata);
-    const ended = new Promise<number>((resolve) => {
-      call.on("error", (e: { code: number }) => resolve(e.code));
-      call.on("status", (s: { code: number }) => s.code === 0 && resolve(0));
-    });
-    const ids = [randomStacktraceId()];
-    call.write({ record: encodeSampleRecord({ labels: {}, stacktraceIds: ids }) });
-    await new Promise((r) => call.once("data", r));
+    const { client, call, ended, ids } = await writeExchangeInFlight(gateway, boot);
 
     const exit = gateway.stop("SIGTERM");
     await new Promise((r) => setTimeout(r, 300));
@@ -189,22 +201,8 @@ describe("operability", () => {
 
   it("on SIGTERM cuts off a call still running after --shutdown-grace, and exits 0", async () => {
     const { gateway, boot } = await fresh(["--shutdown-grace", "1s"]);
-    const Client = makeGenericClientConstructor(serviceDefinition(ProfileStoreService), "ProfileStore");
-    const client = new Client(gateway.target, credentials.createInsecure()) as unknown as Record<
-      string,
-      (m: Metadata) => NodeJS.ReadWriteStream & { write(m: unknown): boolean }
-    > & { close(): void };
-    const metadata = new Metadata();
-    metadata.set("authorization", `Bearer ${boot.agentToken}`);
-    metadata.set("projectid", boot.projectId);
-    // A Write exchange left waiting for its locations record (the gateway would wait 5 s).
-    const call = client["write"]!(metadata);
-    const ended = new Promise<number>((resolve) => {
-      call.on("error", (e: { code: number }) => resolve(e.code));
-      call.on("status", (s: { code: number }) => s.code === 0 && resolve(0));
-    });
-    call.write({ record: encodeSampleRecord({ labels: {}, stacktraceIds: [randomStacktraceId()] }) });
-    await new Promise((r) => call.once("data", r));
+    // Left waiting for its locations record (the gateway would wait 5 s).
+    const { client, ended } = await writeExchangeInFlight(gateway, boot);
     const started = Date.now();
     expect(await gateway.stop("SIGTERM")).toBe(0);
     expect(Date.now() - started).toBeLessThan(4000);
