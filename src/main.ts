@@ -15,6 +15,7 @@ import { agentEndpoint } from "./console/info-routes.js";
 import type { ServeConfig } from "./config/serve-flags.js";
 import { file_profgate_iam_v1_iam } from "./gen/profgate/iam/v1/iam_pb.js";
 import { bootstrapInstallation } from "./iam/bootstrap.js";
+import { clientGroup } from "./iam/cidr.js";
 import { IamEvents } from "./iam/iam-events.js";
 import { IamService } from "./iam/iam-service.js";
 import { openIamStore } from "./iam/store/open-iam-store.js";
@@ -114,9 +115,11 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
 
   const health = new HealthStatus();
   const onCallEnd = callLogger({ log, contextOf: findAuthContext });
+  const groupOf = (address: string) => clientGroup(address, config.peerIpv6Prefix);
   const failedAuth = new FailedAuthLimiter({
     burst: config.authFailureBurst,
     cooldownMs: config.authFailureCooldown,
+    groupOf,
   });
   const memory = memoryGuard({
     softLimitBytes: config.memorySoftLimit,
@@ -129,6 +132,8 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
   const abandoned = new AbandonedStreamGuard({
     burst: config.abandonedStreamBurst,
     cooldownMs: config.abandonedStreamCooldown,
+    groupOf,
+    authorized: (call) => findAuthContext(call.metadata) !== undefined,
     cutOff: (address) => listener?.cutOff(address) ?? 0,
     onCutOff: (address, closedConnections) => {
       metrics.connections.cutOffs.inc({ reason: "abandoned_streams" });
@@ -236,6 +241,8 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     tls?.credentials ?? ServerCredentials.createInsecure(),
     {
       refuse: (address) => abandoned.refuses(address),
+      groupOf,
+      onError: (error) => log.error({ err: error }, "the gRPC listener failed to accept a connection"),
       receiveWindows: {
         streamBytes: config.http2StreamWindow,
         connectionBytes: config.http2ConnectionWindow,
@@ -304,9 +311,13 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
       health.shutdown();
       const listeners = [listener, adminListener].filter((l) => l !== undefined);
       const closing = Promise.all(listeners.map((l) => l.close()));
-      const { forced } = await stopServers([server, admin], config.shutdownGrace, () => {
+      const destroyAll = () => {
         for (const l of listeners) l.destroyAll();
-      });
+      };
+      const { forced } = await stopServers([server, admin], config.shutdownGrace, destroyAll);
+      // grpc-js waited for the sessions it knew of; a connection still in its TLS handshake then
+      // had none, and would keep the listener open.
+      destroyAll();
       await closing;
       await consoleServer?.close();
       memory.close();

@@ -15,19 +15,23 @@ export interface PeerStrikesOptions {
   now?: () => number;
   /** Addresses remembered at once; the least recently struck are forgotten first. */
   maxPeers?: number;
+  /** What counts as one client (default `clientGroup`: IPv4 addresses alone, IPv6 by /64). */
+  groupOf?: (address: string) => string;
 }
 
 /**
- * Counts misbehaviour per client address (per /64 for IPv6: `clientGroup`): `burst` strikes
+ * Counts misbehaviour per client address (per `groupOf`, by default an IPv6 /64): `burst` strikes
  * within a window put the address in a cool-down for `cooldownMs`. What a strike is, and what a
  * cool-down refuses, is the caller's.
  */
 export class PeerStrikes {
   private readonly peers: TtlCache<string, PeerRecord>;
   private readonly now: () => number;
+  private readonly groupOf: (address: string) => string;
 
   constructor(readonly options: PeerStrikesOptions) {
     this.now = options.now ?? Date.now;
+    this.groupOf = options.groupOf ?? ((address) => clientGroup(address));
     this.peers = new TtlCache(options.maxPeers ?? 100_000, this.now);
   }
 
@@ -38,7 +42,7 @@ export class PeerStrikes {
   /** Milliseconds left of `address`'s cool-down; 0 when it is not cooling down. */
   coolingFor(address: string): number {
     if (!this.enabled) return 0;
-    const peer = this.peers.get(clientGroup(address));
+    const peer = this.peers.get(this.groupOf(address));
     return peer ? Math.max(0, peer.blockedUntil - this.now()) : 0;
   }
 
@@ -46,7 +50,7 @@ export class PeerStrikes {
   strike(address: string): boolean {
     if (!this.enabled) return false;
     const now = this.now();
-    const key = clientGroup(address);
+    const key = this.groupOf(address);
     let peer = this.peers.get(key);
     if (!peer) {
       peer = { count: 0, windowEndsAt: now + this.options.cooldownMs, blockedUntil: 0 };

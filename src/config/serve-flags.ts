@@ -217,6 +217,18 @@ export const SERVE_FLAGS = {
     default: "60s",
     parse: parseDuration,
   },
+  peerIpv6Prefix: {
+    name: "peer-ipv6-prefix",
+    description:
+      "How the per-address limits (--auth-failure-burst, --abandoned-stream-burst) count IPv6 clients: by this many leading bits. 64: a host or site's /64 as one client; 128: each address alone.",
+    default: "64",
+    parse: (raw: string) => {
+      const bits = Number(raw);
+      if (!Number.isInteger(bits) || bits < 32 || bits > 128)
+        throw new Error("expected a prefix length from 32 to 128");
+      return bits;
+    },
+  },
   memorySoftLimit: {
     name: "memory-soft-limit",
     description:

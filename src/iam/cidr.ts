@@ -38,22 +38,42 @@ export function cidrMatcher(cidrs: readonly string[]): (address: string) => bool
   };
 }
 
-/**
- * What per-address limits count by: an IPv4 address (IPv4-mapped IPv6 ones unwrapped), or the
- * /64 of an IPv6 address, since one host or site is usually given a whole /64 and could
- * otherwise change its address at will.
- */
-export function clientGroup(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped !== undefined) return mapped;
-  if (!isIPv6(address)) return address;
-  const [head = "", tail] = address.toLowerCase().split("%")[0]!.split("::");
+/** The eight 16-bit groups of an IPv6 address (zone dropped, an embedded IPv4 tail split in two). */
+function ipv6Groups(address: string): number[] {
+  let text = address.toLowerCase().split("%")[0]!;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = "", tail] = text.split("::");
   const left = head === "" ? [] : head.split(":");
   const right = tail === undefined || tail === "" ? [] : tail.split(":");
   const zeros = tail === undefined ? 0 : Math.max(0, 8 - left.length - right.length);
-  const groups = [...left, ...Array<string>(zeros).fill("0"), ...right];
-  const prefix = groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16));
-  return `${prefix.join(":")}::/64`;
+  return [...left, ...Array<string>(zeros).fill("0"), ...right].map((group) => Number.parseInt(group, 16));
+}
+
+/**
+ * What per-address limits count by: an IPv4 address (IPv4-mapped and NAT64 `64:ff9b::/96`
+ * addresses unwrapped to theirs), or the first `ipv6Prefix` bits of an IPv6 address (64 by
+ * default: one host or site is usually given a whole /64 and could otherwise change its
+ * address at will; 128 counts each address alone).
+ */
+export function clientGroup(address: string, ipv6Prefix = 64): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped !== undefined) return mapped;
+  if (!isIPv6(address)) return address;
+  const groups = ipv6Groups(address);
+  if (groups.slice(0, 6).join(":") === "100:65435:0:0:0:0") {
+    // 64:ff9b::a.b.c.d, the well-known NAT64 prefix: an IPv4 client behind a translator.
+    const [hi = 0, lo = 0] = groups.slice(6);
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+  }
+  const kept = groups.map((group, index) => {
+    const bits = Math.min(16, Math.max(0, ipv6Prefix - 16 * index));
+    return bits === 0 ? 0 : group & (0xffff << (16 - bits)) & 0xffff;
+  });
+  return `${kept.map((group) => group.toString(16)).join(":")}/${ipv6Prefix}`;
 }
 
 /** The IP address of a grpc-js peer string (`1.2.3.4:5678`, `[::1]:5678` or `::1:5678`). */

@@ -29,8 +29,9 @@ export interface CallEndInfo {
   /** Request bytes, counted for messages that are Buffers or carry their `raw` bytes; else 0. */
   bytesReceived: number;
   /**
-   * The client ended the call before sending a request message: it cancelled it (or dropped its
-   * connection), or half-closed a single-request call without one.
+   * No request message arrived before the call ended by the client's doing: it cancelled the call
+   * (or dropped its connection), let its deadline pass, or half-closed a single-request call
+   * without its message.
    */
   abandoned: boolean;
   /** The request metadata, to look up the call's auth context; never log its values. */
@@ -136,7 +137,8 @@ export function grpcMetricsInterceptor(
     let bytes = 0;
     let ended = false;
     let cancelled = false;
-    let halfClosedEmpty = false;
+    /** The call ended because of the client: a cancel, its deadline, or a missing request. */
+    let endedByClient = false;
 
     const end = (code: status, details: string) => {
       if (ended) return;
@@ -163,7 +165,7 @@ export function grpcMetricsInterceptor(
           messagesReceived: received,
           messagesSent: sent,
           bytesReceived: bytes,
-          abandoned: received === 0 && (halfClosedEmpty || code === status.CANCELLED),
+          abandoned: received === 0 && (endedByClient || code === status.DEADLINE_EXCEEDED),
           metadata,
         });
       } catch (error) {
@@ -197,7 +199,7 @@ export function grpcMetricsInterceptor(
           if (method.streamingRequest) proceed();
           // grpc-js would answer UNIMPLEMENTED, as if the method did not exist.
           else {
-            halfClosedEmpty = true;
+            endedByClient = true;
             call.sendStatus({
               code: status.INVALID_ARGUMENT,
               details: `${method.path} takes exactly one request message; the call ended without one.`,
@@ -209,6 +211,7 @@ export function grpcMetricsInterceptor(
       .withOnCancel(() => {
         cancelled = true;
         if (ended) return;
+        endedByClient = true;
         if (deadlinePassed(next)) end(status.DEADLINE_EXCEEDED, "Deadline exceeded");
         else end(status.CANCELLED, "Cancelled by the client");
       })

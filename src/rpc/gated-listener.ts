@@ -22,6 +22,10 @@ export interface GatedListenerOptions {
   refuse?(address: string): boolean;
   /** Called for each refused connection. */
   onRefused?(address: string): void;
+  /** What `cutOff` counts as one client (default `clientGroup`: IPv4 alone, IPv6 by /64). */
+  groupOf?(address: string): string;
+  /** An error of a listener after it listens (e.g. accept failing for want of file descriptors). */
+  onError?(error: Error): void;
 }
 
 /** A listener whose connections profgate accepts itself before grpc-js sees them. */
@@ -30,7 +34,7 @@ export interface GatedListener {
   address: HostPort;
   /** Connections open now. */
   readonly connections: number;
-  /** Destroys every open connection from `address` (its /64, for IPv6), and returns how many there were. */
+  /** Destroys every open connection of `address`'s client group, and returns how many there were. */
   cutOff(address: string): number;
   /** Destroys every open connection (the end of a shutdown's grace period). */
   destroyAll(): void;
@@ -45,7 +49,8 @@ export interface GatedListener {
  * Listens on `address` with plain TCP listeners and hands each accepted connection to `server`
  * through a grpc-js connection injector, so that a connection from a refused address costs one
  * accept and one close, and every connection of an address can be cut off at once. A host name
- * binds each address it resolves to, as grpc-js does; the port is shared.
+ * binds each address it resolves to that can be bound (at least one), as grpc-js does; the port
+ * is shared.
  */
 export async function listenGated(
   server: Server,
@@ -53,6 +58,10 @@ export async function listenGated(
   credentials: ServerCredentials,
   options: GatedListenerOptions = {},
 ): Promise<GatedListener> {
+  const hosts = isIP(address.host)
+    ? [address.host]
+    : [...new Set((await lookup(address.host, { all: true })).map((resolved) => resolved.address))];
+  const groupOf = options.groupOf ?? ((peer: string) => clientGroup(peer));
   const injector = options.receiveWindows
     ? withReceiveWindows(server, options.receiveWindows, () => server.createConnectionInjector(credentials))
     : server.createConnectionInjector(credentials);
@@ -66,7 +75,7 @@ export async function listenGated(
       if (peer !== undefined) options.onRefused?.(peer);
       return;
     }
-    const group = clientGroup(peer);
+    const group = groupOf(peer);
     let sockets = byAddress.get(group);
     if (sockets === undefined) {
       sockets = new Set();
@@ -82,27 +91,23 @@ export async function listenGated(
     injector.injectConnection(socket);
   };
 
-  const hosts = isIP(address.host)
-    ? [address.host]
-    : (await lookup(address.host, { all: true })).map((resolved) => resolved.address);
   const listeners: NetServer[] = [];
   let port = address.port;
-  try {
-    for (const host of hosts) {
-      const listener = createServer(accept);
-      listener.listen({ host, port });
-      await Promise.race([
-        once(listener, "listening"),
-        once(listener, "error").then(([error]) => Promise.reject(error)),
-      ]);
+  let firstError: unknown;
+  for (const host of hosts) {
+    try {
+      const listener = await listen(accept, host, port);
+      listener.on("error", (error) => options.onError?.(error));
       listeners.push(listener);
       const bound = listener.address();
       if (port === 0 && bound !== null && typeof bound === "object") port = bound.port;
+    } catch (error) {
+      firstError ??= error;
     }
-  } catch (error) {
-    for (const listener of listeners) listener.close();
+  }
+  if (listeners.length === 0) {
     injector.destroy();
-    throw error;
+    throw firstError;
   }
 
   return {
@@ -111,7 +116,7 @@ export async function listenGated(
       return open;
     },
     cutOff(peer) {
-      const sockets = byAddress.get(clientGroup(peer));
+      const sockets = byAddress.get(groupOf(peer));
       if (sockets === undefined) return 0;
       const count = sockets.size;
       for (const socket of [...sockets]) socket.destroy();
@@ -126,6 +131,21 @@ export async function listenGated(
       );
     },
   };
+}
+
+/** A TCP listener on `host:port`, listening; rejects with the error that kept it from listening. */
+async function listen(accept: (socket: Socket) => void, host: string, port: number): Promise<NetServer> {
+  const listener = createServer(accept);
+  const failed = new Promise<never>((_, reject) => listener.once("error", reject));
+  listener.listen({ host, port });
+  try {
+    await Promise.race([once(listener, "listening"), failed]);
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  listener.removeAllListeners("error");
+  return listener;
 }
 
 /**

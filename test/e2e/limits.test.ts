@@ -314,6 +314,7 @@ describe("limits that need no gateway restart", () => {
       "--auth-failure-cooldown",
       "--abandoned-stream-burst",
       "--abandoned-stream-cooldown",
+      "--peer-ipv6-prefix",
       "--memory-soft-limit",
       "--max-concurrent-streams",
       "--http2-stream-window",

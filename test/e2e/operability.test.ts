@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -217,6 +219,29 @@ describe("operability", () => {
       cleanups.push(dir.remove);
       return dir.path;
     };
+
+    it("on SIGTERM closes a connection that never finished its TLS handshake, and exits 0", async () => {
+      const certs = await certDir();
+      const server = await issue(certs, await createCa(certs, "stalled"), "server", "localhost");
+      const { gateway } = await fresh([
+        "--tls-cert-file",
+        server.certFile,
+        "--tls-key-file",
+        server.keyFile,
+        "--shutdown-grace",
+        "1s",
+      ]);
+      // Connected, not a byte of the handshake sent: TLS would wait 120 s for it.
+      const stalled = netConnect({ host: "127.0.0.1", port: gateway.port });
+      stalled.on("error", () => {});
+      stalled.resume();
+      await once(stalled, "connect");
+      const closed = once(stalled, "close");
+      const started = Date.now();
+      expect(await gateway.stop("SIGTERM")).toBe(0);
+      expect(Date.now() - started).toBeLessThan(4000);
+      await closed;
+    });
 
     it("serves TLS 1.3 with ALPN h2: a client with the CA connects, one without is refused, a new certificate is picked up", async () => {
       const certs = await certDir();

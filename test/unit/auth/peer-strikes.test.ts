@@ -1,4 +1,6 @@
+import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { clientGroup } from "../../../src/iam/cidr.js";
 import { PeerStrikes } from "../../../src/auth/peer-strikes.js";
 import { AbandonedStreamGuard } from "../../../src/rpc/abandoned-streams.js";
 
@@ -43,6 +45,14 @@ describe("PeerStrikes", () => {
     expect(strikes.strike("10.0.0.9")).toBe(true);
   });
 
+  it("counts each IPv6 address alone with a /128 grouping", () => {
+    const strikes = new PeerStrikes({ burst: 2, cooldownMs: 1000, groupOf: (a) => clientGroup(a, 128) });
+    strikes.strike("2001:db8:1:2::1");
+    expect(strikes.strike("2001:db8:1:2::2")).toBe(false);
+    expect(strikes.strike("2001:db8:1:2::1")).toBe(true);
+    expect(strikes.coolingFor("2001:db8:1:2::2")).toBe(0);
+  });
+
   it("does nothing with a burst of 0", () => {
     const strikes = new PeerStrikes({ burst: 0, cooldownMs: 1000 });
     for (let i = 0; i < 100; i++) expect(strikes.strike("10.0.0.1")).toBe(false);
@@ -58,13 +68,18 @@ describe("AbandonedStreamGuard", () => {
       burst: 3,
       cooldownMs: 1000,
       now: () => now,
+      // A call that passed authentication; one still waiting for the store carries no metadata here.
+      authorized: (call) => call.metadata !== undefined,
       cutOff: (address) => {
         cutOffs.push(address);
         return 2;
       },
     });
-    const call = (abandoned: boolean, peer = "10.0.0.1:5000") => guard.observe({ abandoned, peer });
+    const call = (abandoned: boolean, peer = "10.0.0.1:5000", authorized = true) =>
+      guard.observe({ abandoned, peer, metadata: authorized ? new Metadata() : undefined });
     for (let i = 0; i < 10; i++) call(false);
+    // Abandoned before authentication finished (the store was slow): not the client's doing.
+    for (let i = 0; i < 10; i++) call(true, "10.0.0.1:5000", false);
     call(true);
     call(true);
     expect(guard.refuses("10.0.0.1")).toBe(false);

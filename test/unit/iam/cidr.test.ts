@@ -30,16 +30,21 @@ describe("CIDR allow-lists", () => {
     expect(peerAddress("unknown")).toBe("unknown");
   });
 
-  it("groups client addresses as per-address limits count them: IPv4 alone, IPv6 by /64", () => {
+  it("groups client addresses as per-address limits count them: IPv4 alone, IPv6 by prefix", () => {
     expect(clientGroup("10.1.2.3")).toBe("10.1.2.3");
     expect(clientGroup("::ffff:10.1.2.3")).toBe("10.1.2.3");
-    expect(clientGroup("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
-    expect(clientGroup("2001:DB8:1:2::ffff")).toBe("2001:db8:1:2::/64");
-    expect(clientGroup("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(clientGroup("64:ff9b::10.1.2.3")).toBe("10.1.2.3");
+    expect(clientGroup("64:ff9b::a01:203")).toBe("10.1.2.3");
+    expect(clientGroup("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2:0:0:0:0/64");
+    expect(clientGroup("2001:DB8:1:2::ffff")).toBe("2001:db8:1:2:0:0:0:0/64");
+    expect(clientGroup("2001:db8::1")).toBe("2001:db8:0:0:0:0:0:0/64");
     expect(clientGroup("2001:db8:0:1::1")).not.toBe(clientGroup("2001:db8::1"));
-    expect(clientGroup("::1")).toBe("0:0:0:0::/64");
-    expect(clientGroup("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
-    expect(clientGroup("2001:db8:a:b::1.2.3.4")).toBe("2001:db8:a:b::/64");
+    expect(clientGroup("::1")).toBe("0:0:0:0:0:0:0:0/64");
+    expect(clientGroup("fe80::1%eth0")).toBe("fe80:0:0:0:0:0:0:0/64");
+    expect(clientGroup("2001:db8:a:b::1.2.3.4")).toBe("2001:db8:a:b:0:0:0:0/64");
+    expect(clientGroup("2001:db8:1:2:3:4:5:6", 128)).toBe("2001:db8:1:2:3:4:5:6/128");
+    expect(clientGroup("2001:db8:1:2ff:3:4:5:6", 56)).toBe("2001:db8:1:200:0:0:0:0/56");
+    expect(clientGroup("2001:db8:1:2:3:4:5:6", 48)).toBe("2001:db8:1:0:0:0:0:0/48");
     expect(clientGroup("unknown")).toBe("unknown");
   });
 });
