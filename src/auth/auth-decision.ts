@@ -38,7 +38,6 @@ export function decide(
     address ??= peerAddress(typeof peer === "string" ? peer : peer());
     return address;
   };
-  const projectWanted = policy.project && policy.permission !== undefined;
   let principal: Principal | undefined;
   try {
     principal = authenticator.principalNow(tokenHash);
@@ -51,7 +50,7 @@ export function decide(
     throw error;
   }
   if (principal) {
-    const project = projectWanted ? authenticator.projectNow(projectId) : null;
+    const project = wantsProject(policy) ? authenticator.projectNow(projectId) : null;
     if (project !== undefined)
       return allowedContext(authenticator, policy, principal, projectId, project, addressOf);
   } else if (failedAuth?.enabled) {
@@ -93,8 +92,7 @@ async function decideFromStore(
   known: Principal | undefined,
 ): Promise<AuthContext> {
   const { authenticator, failedAuth } = options;
-  const lookup =
-    policy.project && policy.permission !== undefined ? authenticator.project(projectId) : undefined;
+  const lookup = wantsProject(policy) ? authenticator.project(projectId) : undefined;
   lookup?.catch(() => {});
   let principal: Principal;
   try {
@@ -104,6 +102,11 @@ async function decideFromStore(
     throw error;
   }
   return allowedContext(authenticator, policy, principal, projectId, lookup ? await lookup : null, addressOf);
+}
+
+/** Whether the decision needs the named project's record: to authorize a permission in it. */
+function wantsProject(policy: MethodPolicy): boolean {
+  return policy.project && policy.permission !== undefined;
 }
 
 function first(metadata: Metadata, key: string): string | undefined {

@@ -136,7 +136,6 @@ export function grpcMetricsInterceptor(
     let sent = 0;
     let bytes = 0;
     let ended = false;
-    let cancelled = false;
     /** The call ended because of the client: a cancel, its deadline, or a missing request. */
     let endedByClient = false;
 
@@ -195,7 +194,8 @@ export function grpcMetricsInterceptor(
         // turn of the event loop for that cancel, so that an abandoned call is not answered
         // (nor a Write exchange failed) as if the client had finished sending.
         setImmediate(() => {
-          if (cancelled || ended) return;
+          // A cancel ends the call: `ended` covers it.
+          if (ended) return;
           if (method.streamingRequest) proceed();
           // grpc-js would answer UNIMPLEMENTED, as if the method did not exist.
           else {
@@ -209,7 +209,6 @@ export function grpcMetricsInterceptor(
       })
       // grpc-js also cancels after every status it sent; such a call has already ended.
       .withOnCancel(() => {
-        cancelled = true;
         if (ended) return;
         endedByClient = true;
         if (deadlinePassed(next)) end(status.DEADLINE_EXCEEDED, "Deadline exceeded");

@@ -66,7 +66,6 @@ export async function listenGated(
     ? withReceiveWindows(server, options.receiveWindows, () => server.createConnectionInjector(credentials))
     : server.createConnectionInjector(credentials);
   const byAddress = new Map<string, Set<Socket>>();
-  let open = 0;
 
   const accept = (socket: Socket) => {
     const peer = socket.remoteAddress;
@@ -82,9 +81,7 @@ export async function listenGated(
       byAddress.set(group, sockets);
     }
     sockets.add(socket);
-    open++;
     socket.once("close", () => {
-      open--;
       sockets.delete(socket);
       if (sockets.size === 0 && byAddress.get(group) === sockets) byAddress.delete(group);
     });
@@ -113,6 +110,8 @@ export async function listenGated(
   return {
     address: { host: address.host, port },
     get connections() {
+      let open = 0;
+      for (const sockets of byAddress.values()) open += sockets.size;
       return open;
     },
     cutOff(peer) {
@@ -136,15 +135,14 @@ export async function listenGated(
 /** A TCP listener on `host:port`, listening; rejects with the error that kept it from listening. */
 async function listen(accept: (socket: Socket) => void, host: string, port: number): Promise<NetServer> {
   const listener = createServer(accept);
-  const failed = new Promise<never>((_, reject) => listener.once("error", reject));
   listener.listen({ host, port });
   try {
-    await Promise.race([once(listener, "listening"), failed]);
+    // Rejects with the listener's "error" instead, and leaves no handler behind either way.
+    await once(listener, "listening");
   } catch (error) {
     listener.close();
     throw error;
   }
-  listener.removeAllListeners("error");
   return listener;
 }
 
