@@ -310,15 +310,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
     async close() {
       health.shutdown();
       const listeners = [listener, adminListener].filter((l) => l !== undefined);
-      const closing = Promise.all(listeners.map((l) => l.close()));
-      const destroyAll = () => {
-        for (const l of listeners) l.destroyAll();
-      };
-      const { forced } = await stopServers([server, admin], config.shutdownGrace, destroyAll);
-      // grpc-js waited for the sessions it knew of; a connection still in its TLS handshake then
-      // had none, and would keep the listener open.
-      destroyAll();
-      await closing;
+      const { forced } = await stopServers([server, admin], listeners, config.shutdownGrace);
       await consoleServer?.close();
       memory.close();
       clearInterval(spoolGauges);

@@ -1,5 +1,5 @@
-import { Server, type ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
-import { formatHostPort, type HostPort } from "../config/flag-spec.js";
+import { Server, type ServerInterceptor } from "@grpc/grpc-js";
+import type { GatedListener } from "./gated-listener.js";
 
 /** A grpc-js server with profgate's limits and interceptors (the first runs first). */
 export function createGrpcServer(options: {
@@ -31,36 +31,30 @@ export function createGrpcServer(options: {
   });
 }
 
-/** Listens on `address` (port 0 picks one) and resolves with the address actually bound. */
-export function bindServer(
-  server: Server,
-  address: HostPort,
-  credentials: ServerCredentials,
-): Promise<HostPort> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(formatHostPort(address), credentials, (error, port) =>
-      error ? reject(error) : resolve({ host: address.host, port }),
-    ),
-  );
-}
-
 /**
- * Stops accepting calls and waits for those in flight; after `graceMs`, cuts off what is left
- * (grpc-js without channelz leaves its connections open on a forced shutdown: `onForce` is
- * where the owner of the sockets closes them). Resolves `forced` when it had to.
+ * Stops accepting on `listeners` and waits for the calls of `servers` in flight; after `graceMs`,
+ * cuts off what is left. grpc-js without channelz leaves its connections open on a forced
+ * shutdown, and knows nothing of a connection still in its TLS handshake, so the listeners,
+ * which own the sockets, close whatever is left at the end. Resolves `forced` when it had to.
  */
 export async function stopServers(
   servers: Server[],
+  listeners: GatedListener[],
   graceMs: number,
-  onForce?: () => void,
 ): Promise<{ forced: boolean }> {
+  const closing = Promise.all(listeners.map((listener) => listener.close()));
+  const destroyAll = () => {
+    for (const listener of listeners) listener.destroyAll();
+  };
   let forced = false;
   const timer = setTimeout(() => {
     forced = true;
     for (const server of servers) server.forceShutdown();
-    onForce?.();
+    destroyAll();
   }, graceMs);
   await Promise.all(servers.map((server) => new Promise<void>((done) => server.tryShutdown(() => done()))));
   clearTimeout(timer);
+  destroyAll();
+  await closing;
   return { forced };
 }

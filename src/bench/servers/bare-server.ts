@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
-import { type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall } from "@grpc/grpc-js";
-import { parseHostPort } from "../../config/flag-spec.js";
-import { bindServer, stopServers } from "../../rpc/grpc-server.js";
+import { type sendUnaryData, Server, type ServerUnaryCall } from "@grpc/grpc-js";
+import { listenAsGateway } from "./gateway-listener.js";
 
 /** As the gateway: Parca accepts messages up to 64 MiB. */
 const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
@@ -45,15 +44,11 @@ async function main(): Promise<void> {
         callback(null, EMPTY),
     },
   );
-  const address = await bindServer(
-    server,
-    parseHostPort(values["grpc-address"]),
-    ServerCredentials.createInsecure(),
-  );
+  const { address, stop: stopListening } = await listenAsGateway(server, values["grpc-address"]);
   process.stdout.write(
     `${JSON.stringify({ grpcAddress: `${address.host}:${address.port}`, msg: "profgate is listening" })}\n`,
   );
-  const stop = () => void stopServers([server], 5000);
+  const stop = () => void stopListening();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
 }

@@ -1,13 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Server, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { Registry } from "prom-client";
 import { attachAuthContext, authInterceptor, findAuthContext } from "../../auth/auth-interceptor.js";
 import { Authenticator } from "../../auth/authenticator.js";
 import type { AuthContext } from "../../auth/principal.js";
 import { UsageRecorder } from "../../auth/usage-recorder.js";
-import { parseHostPort } from "../../config/flag-spec.js";
 import { bootstrapInstallation } from "../../iam/bootstrap.js";
 import { IamEvents } from "../../iam/iam-events.js";
 import { IamService } from "../../iam/iam-service.js";
@@ -25,7 +24,8 @@ import { createLogger } from "../../observability/logger.js";
 import { meteredSink } from "../../observability/metered-sink.js";
 import { meteredStore } from "../../observability/metered-store.js";
 import { createMetrics } from "../../observability/metrics.js";
-import { bindServer, createGrpcServer, stopServers } from "../../rpc/grpc-server.js";
+import { createGrpcServer } from "../../rpc/grpc-server.js";
+import { listenAsGateway } from "./gateway-listener.js";
 
 /**
  * The gateway's ingestion path built from the same modules as `src/main.ts` (embedded IAM
@@ -99,15 +99,11 @@ async function main(): Promise<void> {
       auth ? service.implementation : unchecked(service.implementation, context),
     );
   }
-  const grpcAddress = await bindServer(
-    server,
-    parseHostPort(values["grpc-address"]),
-    ServerCredentials.createInsecure(),
-  );
+  const { address: grpcAddress, stop: stopListening } = await listenAsGateway(server, values["grpc-address"]);
   log.info({ grpcAddress: `${grpcAddress.host}:${grpcAddress.port}`, auth }, "profgate is listening");
 
   const stop = async () => {
-    await stopServers([server], 5000);
+    await stopListening();
     await usage.close();
     await sink.close();
     await rawStore.close();

@@ -1,0 +1,29 @@
+import { ServerCredentials, type Server } from "@grpc/grpc-js";
+import { type HostPort, parseHostPort } from "../../config/flag-spec.js";
+import { SERVE_FLAGS } from "../../config/serve-flags.js";
+import { listenGated } from "../../rpc/gated-listener.js";
+import { stopServers } from "../../rpc/grpc-server.js";
+
+/**
+ * Listens on `address` (`host:port`) as `profgate serve` listens for agents: connections accepted
+ * by the gated listener, with `serve`'s default HTTP/2 receive windows, so that a bench server
+ * differs from the gateway only in the work it does per call. `stop` ends it as the gateway does.
+ */
+export async function listenAsGateway(
+  server: Server,
+  address: string,
+): Promise<{ address: HostPort; stop(): Promise<void> }> {
+  const { http2StreamWindow, http2ConnectionWindow } = SERVE_FLAGS;
+  const listener = await listenGated(server, parseHostPort(address), ServerCredentials.createInsecure(), {
+    receiveWindows: {
+      streamBytes: http2StreamWindow.parse(http2StreamWindow.default),
+      connectionBytes: http2ConnectionWindow.parse(http2ConnectionWindow.default),
+    },
+  });
+  return {
+    address: listener.address,
+    async stop() {
+      await stopServers([server], [listener], 5000);
+    },
+  };
+}
