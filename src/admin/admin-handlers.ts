@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { authContextOf } from "../auth/auth-interceptor.js";
+import { authContextOf } from "../auth/call-context.js";
 import type { AuthContext } from "../auth/principal.js";
 import {
   CreateOrganizationResponseSchema,
@@ -38,7 +38,7 @@ import {
 } from "../gen/profgate/iam/v1/iam_pb.js";
 import type { Actor } from "../iam/actor.js";
 import type { IamService } from "../iam/iam-service.js";
-import { toServiceError } from "../rpc/to-status.js";
+import { asCallError } from "../rpc/call-error.js";
 import { toProto } from "./to-proto.js";
 
 type Handler<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
@@ -59,7 +59,7 @@ function handle<Req>(work: (actor: Actor, request: Req) => Promise<unknown>): Ha
       .then(() => work(actorOf(authContextOf(call)), call.request))
       .then(
         (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error)),
+        (error: unknown) => callback(asCallError(error)),
       );
   };
 }

@@ -1,37 +1,62 @@
-import type { Metadata } from "@grpc/grpc-js";
 import { DomainError } from "../errors.js";
 import { peerAddress } from "../iam/cidr.js";
 import { hashToken } from "../token/token.js";
-import type { AuthInterceptorOptions, MethodPolicy } from "./auth-interceptor.js";
 import type { Authenticator, ProjectInfo } from "./authenticator.js";
 import { deny, parseBearerToken, parseProjectId } from "./credentials.js";
+import type { MethodPolicy } from "./method-policies.js";
 import type { AuthContext, Principal } from "./principal.js";
 
 /** More metadata entries than any agent sends: refused before looking at them. */
-const MAX_METADATA_ENTRIES = 64;
+export const MAX_METADATA_ENTRIES = 64;
+
+/** What a call presents, whatever its transport (gRPC metadata, HTTP headers). */
+export interface CallCredentials {
+  /** The `authorization` value. */
+  authorization: string | undefined;
+  /** The `projectid` value. */
+  projectId: string | undefined;
+  /** How many metadata entries (headers) the call carries. */
+  entries: number;
+}
+
+/** Per-address limiting of failed authentications, as the decision consults it. */
+export interface FailedAuthPort {
+  readonly enabled: boolean;
+  /** Throws RESOURCE_EXHAUSTED while `address` is cooling down. */
+  check(address: string): void;
+  /** Counts a failed authentication from `address`. */
+  fail(address: string): void;
+}
+
+/** What a decision consults: the authenticator (cached IAM) and, optionally, the failed-auth limiter. */
+export interface DecisionDeps {
+  authenticator: Authenticator;
+  failedAuth?: FailedAuthPort | undefined;
+}
 
 /**
- * The interceptor's decision on one call from its metadata and peer address (`host:port`, or a
- * function that reads it, called only when needed): the caller's context, or a DomainError
- * with the reason it was refused. When the token and the project are cached, as for nearly
- * every call, the decision is made at once, without a promise; otherwise it is a promise.
+ * The decision on one call from what it presents and its peer address (`host:port`, or a
+ * function that reads it, called only when needed): the caller's context, or a DomainError with
+ * the reason it was refused (docs/iam-model.md). When the token and the project are cached, as
+ * for nearly every call, the decision is made at once, without a promise; otherwise it is a
+ * promise. The same decision serves the gRPC edge and the console's API.
  */
 export function decide(
-  options: Pick<AuthInterceptorOptions, "authenticator" | "failedAuth">,
+  deps: DecisionDeps,
   policy: MethodPolicy,
-  metadata: Metadata,
+  credentials: CallCredentials,
   peer: string | (() => string),
 ): AuthContext | Promise<AuthContext> {
-  if (Object.keys(metadata.getMap()).length > MAX_METADATA_ENTRIES) {
+  if (credentials.entries > MAX_METADATA_ENTRIES) {
     throw deny(
       "invalid_argument",
       "too_much_metadata",
       `A call may carry at most ${MAX_METADATA_ENTRIES} metadata entries.`,
     );
   }
-  const token = parseBearerToken(first(metadata, "authorization"));
-  const projectId = policy.project ? parseProjectId(first(metadata, "projectid")) : "";
-  const { authenticator, failedAuth } = options;
+  const token = parseBearerToken(credentials.authorization);
+  const projectId = policy.project ? parseProjectId(credentials.projectId) : "";
+  const { authenticator, failedAuth } = deps;
   const tokenHash = hashToken(token);
   let address: string | undefined;
   const addressOf = () => {
@@ -56,7 +81,7 @@ export function decide(
   } else if (failedAuth?.enabled) {
     failedAuth.check(addressOf());
   }
-  return decideFromStore(options, policy, token, tokenHash, projectId, addressOf, principal);
+  return decideFromStore(deps, policy, token, tokenHash, projectId, addressOf, principal);
 }
 
 /** The end of a decision, once principal and project are known; throws when refused. */
@@ -83,7 +108,7 @@ function allowedContext(
  * lookups at once.
  */
 async function decideFromStore(
-  options: Pick<AuthInterceptorOptions, "authenticator" | "failedAuth">,
+  deps: DecisionDeps,
   policy: MethodPolicy,
   token: string,
   tokenHash: string,
@@ -91,7 +116,7 @@ async function decideFromStore(
   addressOf: () => string,
   known: Principal | undefined,
 ): Promise<AuthContext> {
-  const { authenticator, failedAuth } = options;
+  const { authenticator, failedAuth } = deps;
   const lookup = wantsProject(policy) ? authenticator.project(projectId) : undefined;
   lookup?.catch(() => {});
   let principal: Principal;
@@ -107,9 +132,4 @@ async function decideFromStore(
 /** Whether the decision needs the named project's record: to authorize a permission in it. */
 function wantsProject(policy: MethodPolicy): boolean {
   return policy.project && policy.permission !== undefined;
-}
-
-function first(metadata: Metadata, key: string): string | undefined {
-  const value = metadata.get(key)[0];
-  return typeof value === "string" ? value : undefined;
 }

@@ -114,7 +114,7 @@ export class Authenticator {
 
   /**
    * What authorization needs of a project (null: it does not exist), from the cache or the
-   * store. The interceptor starts it together with the principal's lookup, so that a cold call
+   * store. The decision starts it together with the principal's lookup, so that a cold call
    * waits for the slower of the two instead of both in turn.
    */
   project(projectId: string): Promise<ProjectInfo | null> {

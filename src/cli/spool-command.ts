@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { summarizeSink } from "../ingest/sink/sink-reader.js";
+import { summarizeSink } from "../record-log/record-reader.js";
 import { inspectSpool } from "../upstream/spool/inspect-spool.js";
 import { fail } from "./command.js";
 

@@ -8,7 +8,7 @@ import {
   parseHostPort,
   parseOneOf,
 } from "./flag-spec.js";
-import { parseDialAddress, parseGrpcHeaders, parseReadableFile } from "../upstream/upstream-flag-parsers.js";
+import { parseDialAddress, parseGrpcHeaders, parseReadableFile } from "./upstream-flag-parsers.js";
 
 function parseRedisUrl(raw: string): string {
   let url: URL;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { formatHostPort, parseHostPort } from "../config/flag-spec.js";
+import { formatHostPort, parseHostPort } from "./flag-spec.js";
 
 /** `host:port` of a server to dial: unlike a listen address, the host may not be left out. */
 export function parseDialAddress(raw: string): string {

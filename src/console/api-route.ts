@@ -28,7 +28,7 @@ export interface ApiRoute {
   pattern: string;
   /**
    * The admin API method it maps to (`/profgate.iam.v1.ServiceAccountService/CreateServiceAccount`), whose
-   * interceptor-level policy (`ADMIN_POLICIES`) is checked before `handle` runs. Undefined:
+   * admin method policy (`ADMIN_POLICIES`) is checked before `handle` runs. Undefined:
    * authentication only (the console's own read-only routes).
    */
   adminMethod?: string;

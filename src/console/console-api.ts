@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { MethodPolicy } from "../auth/auth-interceptor.js";
-import type { Authenticator } from "../auth/authenticator.js";
-import { parseBearerToken } from "../auth/credentials.js";
-import type { Principal } from "../auth/principal.js";
+import type { CallCredentials } from "../auth/auth-decision.js";
+import { ADMIN_POLICIES, type MethodPolicy } from "../auth/method-policies.js";
+import type { AuthContext, Principal } from "../auth/principal.js";
 import { invalidArgument } from "../errors.js";
 import type { IamService } from "../iam/iam-service.js";
 import { adminRoutes } from "./admin-routes.js";
@@ -15,27 +14,34 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ConsoleApiOptions {
   iam: IamService;
-  authenticator: Pick<Authenticator, "principal" | "authorize">;
-  /** The admin listener's method policies: the same interceptor-level permission per method. */
-  adminPolicies: ReadonlyMap<string, MethodPolicy>;
-  /** Refuses a principal at the caller's address (a service account limited to CIDR ranges). */
-  checkAddress?: (principal: Principal, address: string) => void;
+  /**
+   * The gateway's auth decision (auth/auth-decision.ts), as the admin listener makes it: token,
+   * failed-auth limiter, address restrictions, the admin method's permission.
+   */
+  decide: (
+    policy: MethodPolicy,
+    credentials: CallCredentials,
+    peer: string,
+  ) => AuthContext | Promise<AuthContext>;
   /** Notes each authenticated call's token use, as the admin listener does. */
   onAllowed?: (principal: Principal) => void;
   endpoint: AgentEndpoint;
   log: Pick<Logger, "info" | "warn">;
 }
 
-/** Authenticates like the admin interceptor: bearer token -> principal -> address -> the method's permission. */
+/** Routes that stand for no admin method only need a valid token. */
+const AUTHENTICATED: MethodPolicy = { project: false };
+
+/** The admin listener's decision for the admin method the route stands for. */
 async function authenticate(options: ConsoleApiOptions, route: ApiRoute, req: IncomingMessage) {
-  const principal = await options.authenticator.principal(parseBearerToken(req.headers.authorization));
-  options.checkAddress?.(principal, req.socket.remoteAddress ?? "");
-  if (route.adminMethod !== undefined) {
-    const policy = options.adminPolicies.get(route.adminMethod);
-    if (!policy) throw new Error(`no auth policy for ${route.adminMethod}`);
-    if (policy.permission !== undefined) await options.authenticator.authorize(principal, policy.permission);
-  }
-  return principal;
+  const policy = route.adminMethod === undefined ? AUTHENTICATED : ADMIN_POLICIES.get(route.adminMethod);
+  if (!policy) throw new Error(`no auth policy for ${route.adminMethod}`);
+  const credentials: CallCredentials = {
+    authorization: req.headers.authorization,
+    projectId: undefined,
+    entries: req.rawHeaders.length / 2,
+  };
+  return await options.decide(policy, credentials, req.socket.remoteAddress ?? "");
 }
 
 async function readJson(req: IncomingMessage): Promise<JsonObject> {

@@ -1,22 +1,22 @@
-import { status } from "@grpc/grpc-js";
-import { grpcCodeName } from "../observability/metric-labels.js";
-import { toStatus } from "../rpc/to-status.js";
+import { describeError, type ErrorKind } from "../errors.js";
 
-/** gRPC code -> HTTP status, as Google's HTTP/JSON transcoding maps them. */
-const HTTP_STATUS: Readonly<Partial<Record<status, number>>> = {
-  [status.OK]: 200,
-  [status.INVALID_ARGUMENT]: 400,
-  [status.FAILED_PRECONDITION]: 400,
-  [status.OUT_OF_RANGE]: 400,
-  [status.UNAUTHENTICATED]: 401,
-  [status.PERMISSION_DENIED]: 403,
-  [status.NOT_FOUND]: 404,
-  [status.ALREADY_EXISTS]: 409,
-  [status.ABORTED]: 409,
-  [status.RESOURCE_EXHAUSTED]: 429,
-  [status.UNIMPLEMENTED]: 501,
-  [status.UNAVAILABLE]: 503,
-  [status.DEADLINE_EXCEEDED]: 504,
+/**
+ * Each error kind as the console's JSON API answers it: the HTTP status (as Google's HTTP/JSON
+ * transcoding maps the matching gRPC code) and that gRPC code's name, so that the console and
+ * the admin API name a failure alike.
+ */
+const ANSWERS: Readonly<Record<ErrorKind | "internal", { httpStatus: number; code: string }>> = {
+  invalid_argument: { httpStatus: 400, code: "INVALID_ARGUMENT" },
+  failed_precondition: { httpStatus: 400, code: "FAILED_PRECONDITION" },
+  unauthenticated: { httpStatus: 401, code: "UNAUTHENTICATED" },
+  permission_denied: { httpStatus: 403, code: "PERMISSION_DENIED" },
+  not_found: { httpStatus: 404, code: "NOT_FOUND" },
+  already_exists: { httpStatus: 409, code: "ALREADY_EXISTS" },
+  aborted: { httpStatus: 409, code: "ABORTED" },
+  resource_exhausted: { httpStatus: 429, code: "RESOURCE_EXHAUSTED" },
+  unavailable: { httpStatus: 503, code: "UNAVAILABLE" },
+  deadline_exceeded: { httpStatus: 504, code: "DEADLINE_EXCEEDED" },
+  internal: { httpStatus: 500, code: "INTERNAL" },
 };
 
 /** An error as the console's JSON API answers it. */
@@ -29,15 +29,16 @@ export interface HttpError {
 }
 
 /**
- * Anything thrown -> the HTTP answer, through the gateway's one error mapping (`toStatus`): a
- * DomainError keeps its sentence (tokens redacted); anything else is a generic 500 whose cause
- * goes to the log only, never a stack trace to the browser.
+ * Anything thrown -> the HTTP answer, in one place: a DomainError keeps its sentence (tokens
+ * redacted); anything else is a generic 500 whose cause goes to the log only, never a stack
+ * trace to the browser.
  */
 export function toHttpError(error: unknown): HttpError {
-  const { code, details, reason, cause } = toStatus(error);
+  const { kind, message, reason, cause } = describeError(error);
+  const answer = ANSWERS[kind];
   return {
-    httpStatus: HTTP_STATUS[code] ?? 500,
-    body: { error: details, code: grpcCodeName(code) },
+    httpStatus: answer.httpStatus,
+    body: { error: message, code: answer.code },
     reason,
     ...(cause !== undefined ? { cause } : {}),
   };

@@ -6,59 +6,38 @@ import {
   ServerListenerBuilder,
   type ServerMethodDefinition,
 } from "@grpc/grpc-js";
-import type { Permission } from "../iam/permissions.js";
-import { toStatus } from "../rpc/to-status.js";
-import { decide } from "./auth-decision.js";
-import type { Authenticator } from "./authenticator.js";
-import type { FailedAuthLimiter } from "./failed-auth-limiter.js";
-import type { AuthContext } from "./principal.js";
+import type { CallCredentials } from "../auth/auth-decision.js";
+import { attachAuthContext } from "../auth/call-context.js";
+import type { AuthDecision, PolicyTable, MethodPolicy } from "../auth/method-policies.js";
+import type { AuthContext } from "../auth/principal.js";
+import { toStatus } from "./to-status.js";
 
-/** What a method requires: a permission, and whether the call names a project. */
-export interface MethodPolicy {
-  /** Undefined: authentication only; the handler applies a rule that depends on the request. */
-  permission?: Permission | undefined;
-  /** Ingestion calls carry `projectid` and are authorized in that project. */
-  project: boolean;
+/** The auth decision the gate asks for each call: a context, or a thrown DomainError. */
+export type CallDecision = (
+  policy: MethodPolicy,
+  credentials: CallCredentials,
+  peer: () => string,
+) => AuthContext | Promise<AuthContext>;
+
+export interface AuthGateOptions {
+  policyFor: PolicyTable;
+  decide: CallDecision;
+  onAllowed?: ((context: AuthContext) => void) | undefined;
+  onDecision?: ((decision: AuthDecision) => void) | undefined;
 }
 
-/** The outcome of one auth decision, for metrics and logs. */
-export interface AuthDecision {
-  path: string;
-  allowed: boolean;
-  reason: string;
-  seconds: number;
+function first(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : undefined;
 }
 
-export interface AuthInterceptorOptions {
-  authenticator: Authenticator;
-  /** Refuses addresses that failed to authenticate too often, before asking the store. */
-  failedAuth?: FailedAuthLimiter;
-  /** The policy of a method path; "public" skips auth (health); undefined refuses the call. */
-  policyFor: (path: string) => MethodPolicy | "public" | undefined;
-  onAllowed?: (context: AuthContext) => void;
-  onDecision?: (decision: AuthDecision) => void;
-}
-
-const contexts = new WeakMap<Metadata, AuthContext>();
-
-/** The authenticated caller of a call, if it passed the interceptor (for logs and metrics). */
-export function findAuthContext(metadata: Metadata | undefined): AuthContext | undefined {
-  return metadata ? contexts.get(metadata) : undefined;
-}
-
-/**
- * Attaches a caller to a call's metadata without checking anything, as the interceptor does for
- * an allowed call. Only for servers without the interceptor: the benchmark's no-auth baseline.
- */
-export function attachAuthContext(metadata: Metadata, context: AuthContext): void {
-  contexts.set(metadata, context);
-}
-
-/** The authenticated caller of a call that passed the interceptor. */
-export function authContextOf(call: { metadata: Metadata }): AuthContext {
-  const context = contexts.get(call.metadata);
-  if (!context) throw new Error("call reached a handler without passing the auth interceptor");
-  return context;
+/** What a call's metadata presents to the decision. */
+export function metadataCredentials(metadata: Metadata): CallCredentials {
+  return {
+    authorization: first(metadata, "authorization"),
+    projectId: first(metadata, "projectid"),
+    entries: Object.keys(metadata.getMap()).length,
+  };
 }
 
 /** A call that holds back reads until the auth decision: a refused call buffers no payload. */
@@ -78,11 +57,12 @@ class GatedCall extends ServerInterceptingCall {
 }
 
 /**
- * The server interceptor that authenticates and authorizes every call from its metadata
- * alone, before the handler starts or any message is read. Refused calls end with the status
- * of docs/iam-model.md; allowed calls reach the handler with their AuthContext.
+ * The interceptor that authenticates and authorizes every call from its metadata alone, before
+ * the handler starts or any message is read. Refused calls end with the status of
+ * docs/iam-model.md; allowed calls reach the handler with their context on `call.metadata`
+ * (`authContextOf`).
  */
-export function authInterceptor(options: AuthInterceptorOptions): ServerInterceptor {
+export function authGate(options: AuthGateOptions): ServerInterceptor {
   return (method: ServerMethodDefinition<unknown, unknown>, next: ServerInterceptingCallInterface) => {
     const policy = options.policyFor(method.path);
     if (policy === "public") return new ServerInterceptingCall(next);
@@ -107,7 +87,7 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
           return;
         }
         const allow = (context: AuthContext) => {
-          contexts.set(metadata, context);
+          attachAuthContext(metadata, context);
           finish(true, "allowed");
           options.onAllowed?.(context);
           proceed(metadata);
@@ -115,7 +95,7 @@ export function authInterceptor(options: AuthInterceptorOptions): ServerIntercep
         };
         let decision: AuthContext | Promise<AuthContext>;
         try {
-          decision = decide(options, policy, metadata, () => next.getPeer());
+          decision = options.decide(policy, metadataCredentials(metadata), () => next.getPeer());
         } catch (error) {
           refuse(error);
           return;

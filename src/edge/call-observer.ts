@@ -8,78 +8,62 @@ import {
   type ServerMethodDefinition,
   status,
 } from "@grpc/grpc-js";
-import { type GrpcType, grpcCodeName, grpcTypeOf } from "./metric-labels.js";
-import type { GrpcServerMetrics } from "./metrics.js";
+import { findAuthContext } from "../auth/call-context.js";
+import {
+  type CallEnd,
+  type CallIdentity,
+  type CallObserver,
+  type MethodInfo,
+  type MethodObserver,
+  methodInfo,
+} from "../rpc/call-events.js";
 
-/** What is known about a call once it has ended, for the one log line per call. */
-export interface CallEndInfo {
-  /** `/package.Service/Method` */
-  path: string;
-  service: string;
-  method: string;
-  type: GrpcType;
-  /** The final status code; CANCELLED when the client went away first. */
-  code: status;
-  /** The status details sent to the client (safe to log: they never hold a secret). */
-  details: string;
-  durationSeconds: number;
-  peer: string;
-  messagesReceived: number;
-  messagesSent: number;
-  /** Request bytes, counted for messages that are Buffers or carry their `raw` bytes; else 0. */
-  bytesReceived: number;
-  /**
-   * No request message arrived before the call ended by the client's doing: it cancelled the call
-   * (or dropped its connection), let its deadline pass, or half-closed a single-request call
-   * without its message.
-   */
-  abandoned: boolean;
-  /** The request metadata, to look up the call's auth context; never log its values. */
-  metadata: Metadata | undefined;
+/** A method's observers, merged once: each event is one call of a plain function. */
+interface MethodHooks {
+  info: MethodInfo;
+  started: () => void;
+  received: () => void;
+  sent: () => void;
+  ended: ((end: CallEnd) => void) | undefined;
 }
 
-export interface GrpcMetricsInterceptorOptions {
-  /** Called once per call when it ends. Must not throw: it runs on the call's way out. */
-  onCallEnd?: (info: CallEndInfo) => void;
+const noop = () => {};
+
+function merge(observers: MethodObserver[], event: "started" | "received" | "sent"): () => void {
+  const hooks = observers.flatMap((o) => (o[event] ? [o[event].bind(o)] : []));
+  if (hooks.length === 0) return noop;
+  if (hooks.length === 1) return hooks[0] as () => void;
+  return () => {
+    for (const hook of hooks) hook();
+  };
 }
 
-/** The label children of one method, resolved once: the hot path only increments. */
-interface MethodMetrics {
-  path: string;
-  service: string;
-  method: string;
-  type: GrpcType;
-  /** Client and bidi streams: the request is a stream of messages. */
-  streamingRequest: boolean;
-  started: { inc(): void };
-  received: { inc(): void };
-  sent: { inc(): void };
-  handling: { observe(value: number): void };
-  /** `handled` children by status code, resolved on first use. */
-  handled: Array<{ inc(): void } | undefined>;
-  labels: { grpc_type: GrpcType; grpc_service: string; grpc_method: string };
-}
-
-function resolveMethod(metrics: GrpcServerMetrics, definition: ServerMethodDefinition<unknown, unknown>) {
-  const { path } = definition;
-  const slash = path.lastIndexOf("/");
-  const service = slash > 0 ? path.slice(1, slash) : "unknown";
-  const method = slash >= 0 ? path.slice(slash + 1) : path;
-  const type = grpcTypeOf(definition);
-  const labels = { grpc_type: type, grpc_service: service, grpc_method: method };
+function methodHooks(
+  observers: readonly CallObserver[],
+  definition: ServerMethodDefinition<unknown, unknown>,
+) {
+  const info = methodInfo(definition);
+  const perMethod = observers.map((observer) => observer.forMethod(info));
+  const enders = perMethod.flatMap((o) => (o.ended ? [o.ended.bind(o)] : []));
   return {
-    path,
-    service,
-    method,
-    type,
-    streamingRequest: definition.requestStream,
-    labels,
-    started: metrics.started.labels(labels),
-    received: metrics.msgReceived.labels(labels),
-    sent: metrics.msgSent.labels(labels),
-    handling: metrics.handlingSeconds.labels(labels),
-    handled: [],
-  } satisfies MethodMetrics;
+    info,
+    started: merge(perMethod, "started"),
+    received: merge(perMethod, "received"),
+    sent: merge(perMethod, "sent"),
+    ended:
+      enders.length === 0
+        ? undefined
+        : (end: CallEnd) => {
+            for (const ender of enders) {
+              try {
+                ender(end);
+              } catch (error) {
+                // An observer must never change how a call ends; surface the bug without crashing.
+                process.emitWarning(`a call observer threw: ${String(error)}`);
+              }
+            }
+          },
+  } satisfies MethodHooks;
 }
 
 function sizeOf(message: unknown): number {
@@ -101,36 +85,37 @@ function deadlinePassed(call: ServerInterceptingCallInterface): boolean {
   return Number.isFinite(at) && at <= Date.now() + DEADLINE_SLACK_MS;
 }
 
-/**
- * The server interceptor that records go-grpc-prometheus's server metrics for every call:
- * started when the call arrives, each message received and sent, and handled (with its code)
- * plus handling seconds exactly once when the call ends. Put it first in the server's
- * interceptor list: it then sits next to the transport and sees every call, including calls a
- * later interceptor refuses. A call the client cancels ends as CANCELLED; one that outlives
- * its deadline (or is cancelled within 100 ms of it) as DEADLINE_EXCEEDED. grpc-js first
- * shows a client's cancel as a half-close; the interceptor holds a half-close that is not the end of a complete unary
- * request back for one turn of the event loop, so that a dropped call ends as CANCELLED
- * without the handler acting on it. A unary call that really ended without its message gets
- * INVALID_ARGUMENT (grpc-js would answer UNIMPLEMENTED).
- */
-export function grpcMetricsInterceptor(
-  metrics: GrpcServerMetrics,
-  options: GrpcMetricsInterceptorOptions = {},
-): ServerInterceptor {
-  const methods = new Map<string, MethodMetrics>();
-  const { onCallEnd } = options;
+function identityOf(metadata: Metadata | undefined): CallIdentity | undefined {
+  const context = findAuthContext(metadata);
+  if (!context) return undefined;
+  const { organizationId, projectId, serviceAccountId, tokenId } = context;
+  return { organizationId, projectId, serviceAccountId, tokenId };
+}
 
+/**
+ * The edge's outermost interceptor: it sees every call, including calls a later guard refuses,
+ * tells the observers when a call starts, each message received and sent, and exactly once how
+ * it ended (`CallEnd`). It also settles how a call ends when the client goes away: a call the
+ * client cancels ends as CANCELLED; one that outlives its deadline (or is cancelled within
+ * 100 ms of it) as DEADLINE_EXCEEDED. grpc-js first shows a client's cancel as a half-close, so a
+ * half-close that is not the end of a complete unary request is held back for one turn of the
+ * event loop: a dropped call then ends as CANCELLED without the handler acting on it. A unary
+ * call that really ended without its message gets INVALID_ARGUMENT (grpc-js would answer
+ * UNIMPLEMENTED, as if the method did not exist).
+ */
+export function callObserver(observers: readonly CallObserver[]): ServerInterceptor {
+  const methods = new Map<string, MethodHooks>();
   return (definition, next) => {
-    let m = methods.get(definition.path);
-    if (m === undefined) {
-      m = resolveMethod(metrics, definition);
-      methods.set(definition.path, m);
+    let hooks = methods.get(definition.path);
+    if (hooks === undefined) {
+      hooks = methodHooks(observers, definition);
+      methods.set(definition.path, hooks);
     }
-    const method = m;
-    method.started.inc();
+    const method = hooks;
+    method.started();
     const startedAt = performance.now();
     // Read now: once the client is gone, grpc-js may no longer know its address.
-    const peer = onCallEnd ? next.getPeer() : "";
+    const peer = method.ended ? next.getPeer() : "";
     let metadata: Metadata | undefined;
     let received = 0;
     let sent = 0;
@@ -142,35 +127,18 @@ export function grpcMetricsInterceptor(
     const end = (code: status, details: string) => {
       if (ended) return;
       ended = true;
-      const seconds = (performance.now() - startedAt) / 1000;
-      let handled = method.handled[code];
-      if (handled === undefined) {
-        handled = metrics.handled.labels({ ...method.labels, grpc_code: grpcCodeName(code) });
-        method.handled[code] = handled;
-      }
-      handled.inc();
-      method.handling.observe(seconds);
-      if (!onCallEnd) return;
-      try {
-        onCallEnd({
-          path: method.path,
-          service: method.service,
-          method: method.method,
-          type: method.type,
-          code,
-          details,
-          durationSeconds: seconds,
-          peer,
-          messagesReceived: received,
-          messagesSent: sent,
-          bytesReceived: bytes,
-          abandoned: received === 0 && (endedByClient || code === status.DEADLINE_EXCEEDED),
-          metadata,
-        });
-      } catch (error) {
-        // A logging hook must never change how a call ends; surface the bug without crashing.
-        process.emitWarning(`onCallEnd threw: ${String(error)}`);
-      }
+      method.ended?.({
+        method: method.info,
+        code,
+        details,
+        durationSeconds: (performance.now() - startedAt) / 1000,
+        peer,
+        messagesReceived: received,
+        messagesSent: sent,
+        bytesReceived: bytes,
+        abandoned: received === 0 && (endedByClient || code === status.DEADLINE_EXCEEDED),
+        caller: identityOf(metadata),
+      });
     };
 
     const listener = new ServerListenerBuilder()
@@ -181,12 +149,12 @@ export function grpcMetricsInterceptor(
       .withOnReceiveMessage((message, proceed) => {
         received++;
         bytes += sizeOf(message);
-        method.received.inc();
+        method.received();
         proceed(message);
       })
       .withOnReceiveHalfClose((proceed) => {
         // A single-request call with its message: the common case, passed on at once.
-        if (received > 0 && !method.streamingRequest) {
+        if (received > 0 && !method.info.streamingRequest) {
           proceed();
           return;
         }
@@ -196,13 +164,12 @@ export function grpcMetricsInterceptor(
         setImmediate(() => {
           // A cancel ends the call: `ended` covers it.
           if (ended) return;
-          if (method.streamingRequest) proceed();
-          // grpc-js would answer UNIMPLEMENTED, as if the method did not exist.
+          if (method.info.streamingRequest) proceed();
           else {
             endedByClient = true;
             call.sendStatus({
               code: status.INVALID_ARGUMENT,
-              details: `${method.path} takes exactly one request message; the call ended without one.`,
+              details: `${method.info.path} takes exactly one request message; the call ended without one.`,
             });
           }
         });
@@ -220,7 +187,7 @@ export function grpcMetricsInterceptor(
       .withStart((proceed) => proceed(listener))
       .withSendMessage((message, proceed) => {
         sent++;
-        method.sent.inc();
+        method.sent();
         proceed(message);
       })
       .withSendStatus((value, proceed) => {

@@ -1,16 +1,10 @@
 import { lookup } from "node:dns/promises";
-import { type EventEmitter, once } from "node:events";
-import type { ServerHttp2Session } from "node:http2";
+import { once } from "node:events";
 import { createServer, isIP, type Server as NetServer, type Socket } from "node:net";
 import type { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { HostPort } from "../config/flag-spec.js";
 import { clientGroup } from "../iam/cidr.js";
-
-/** HTTP/2 flow-control windows for what clients send: per stream, and per connection. */
-export interface ReceiveWindows {
-  streamBytes: number;
-  connectionBytes: number;
-}
+import { type ReceiveWindows, withReceiveWindows } from "./grpc-internals.js";
 
 export interface GatedListenerOptions {
   /**
@@ -144,35 +138,4 @@ async function listen(accept: (socket: Socket) => void, host: string, port: numb
     throw error;
   }
   return listener;
-}
-
-/**
- * grpc-js 1.14 has no option for HTTP/2 receive windows (grpc-node #3058 adds one). The stream
- * window is a setting grpc-js passes to every HTTP/2 server it creates (`commonServerOptions`),
- * and the connection window is set on each session of the server `create` adds (`http2Servers`).
- * Both fields are checked, so that a grpc-js without them fails loudly instead of silently
- * serving 64 KiB windows.
- */
-function withReceiveWindows<T>(server: Server, windows: ReceiveWindows, create: () => T): T {
-  const internals = server as unknown as {
-    commonServerOptions?: { settings?: Record<string, unknown> };
-    http2Servers?: Map<EventEmitter, unknown>;
-  };
-  const common = internals.commonServerOptions;
-  const servers = internals.http2Servers;
-  if (typeof common !== "object" || !(servers instanceof Map)) {
-    throw new Error(
-      "this grpc-js version does not expose its HTTP/2 server options: receive windows cannot be set",
-    );
-  }
-  common.settings = { ...common.settings, initialWindowSize: windows.streamBytes };
-  const before = new Set(servers.keys());
-  const created = create();
-  for (const http2Server of servers.keys()) {
-    if (before.has(http2Server)) continue;
-    http2Server.on("session", (session: ServerHttp2Session) => {
-      if (!session.destroyed) session.setLocalWindowSize(windows.connectionBytes);
-    });
-  }
-  return created;
 }

@@ -1,8 +1,7 @@
-import { type Metadata, type StatusObject, status } from "@grpc/grpc-js";
-import { DomainError, type ErrorKind } from "../errors.js";
-import { redactTokens } from "../token/redact.js";
+import { status } from "@grpc/grpc-js";
+import { describeError, type ErrorKind, RelayedStatus } from "../errors.js";
 
-const CODES: Record<ErrorKind, status> = {
+const CODES: Record<ErrorKind | "internal", status> = {
   invalid_argument: status.INVALID_ARGUMENT,
   unauthenticated: status.UNAUTHENTICATED,
   permission_denied: status.PERMISSION_DENIED,
@@ -13,6 +12,7 @@ const CODES: Record<ErrorKind, status> = {
   unavailable: status.UNAVAILABLE,
   deadline_exceeded: status.DEADLINE_EXCEEDED,
   aborted: status.ABORTED,
+  internal: status.INTERNAL,
 };
 
 /** A gRPC status with the `reason` slug that metrics and logs use. */
@@ -24,37 +24,15 @@ export interface CallStatus {
   cause?: unknown;
 }
 
-/** Node errno codes meaning the disk cannot take a write now (full, read-only, failing, out of files). */
-const STORAGE_UNAVAILABLE = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO", "EMFILE", "ENFILE"]);
-
 /**
- * The one mapping from anything thrown to the status the caller receives. DomainErrors keep
- * their message; a file system that cannot take a write is UNAVAILABLE (retrying later can
- * succeed); anything else becomes a generic INTERNAL. The cause of both is only for the log.
+ * The one mapping from anything a handler or guard throws to the status the caller receives:
+ * the error's kind (`describeError`) through one table; a status relayed from an upstream
+ * passes unchanged.
  */
 export function toStatus(error: unknown): CallStatus {
-  if (error instanceof DomainError) {
-    return { code: CODES[error.kind], details: redactTokens(error.message), reason: error.reason };
+  if (error instanceof RelayedStatus) {
+    return { code: error.code as status, details: error.details, reason: error.reason };
   }
-  const errno = (error as NodeJS.ErrnoException | null)?.code;
-  if (typeof errno === "string" && STORAGE_UNAVAILABLE.has(errno)) {
-    return {
-      code: status.UNAVAILABLE,
-      details: "The gateway could not store the data (disk full or failing); retry later.",
-      reason: "storage_unavailable",
-      cause: error,
-    };
-  }
-  return {
-    code: status.INTERNAL,
-    details: "Internal error; see the gateway's log.",
-    reason: "internal",
-    cause: error,
-  };
-}
-
-/** The shape grpc-js callbacks take. */
-export function toServiceError(error: unknown): Partial<StatusObject> & { metadata?: Metadata } {
-  const { code, details } = toStatus(error);
-  return { code, details };
+  const { kind, message, reason, cause } = describeError(error);
+  return { code: CODES[kind], details: message, reason, ...(cause !== undefined ? { cause } : {}) };
 }

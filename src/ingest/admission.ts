@@ -3,8 +3,11 @@ import { DomainError, invalidArgument } from "../errors.js";
 import type { ProjectLimits } from "../iam/model.js";
 import { capacityOf, type RateLimiter } from "../ratelimit/rate-limiter.js";
 
-/** Admits a write of `bytes` for the caller's project, or throws why not. */
-export type Admit = (auth: AuthContext, bytes: number) => Promise<void>;
+/**
+ * Admits `bytes` for the caller's project, or rejects with why not; undefined when the project
+ * has no limit, so that an unlimited write costs no promise.
+ */
+export type Admit = (auth: AuthContext, bytes: number) => Promise<void> | undefined;
 
 const describe = (l: ProjectLimits) => `${l.bytesPerSecond} bytes/s with a burst of ${l.burstBytes} bytes`;
 
@@ -18,9 +21,7 @@ export function createAdmission(options: {
   defaults?: ProjectLimits | undefined;
   onLimited?: (projectId: string) => void;
 }): Admit {
-  return async (auth, bytes) => {
-    const limits = auth.projectLimits ?? options.defaults;
-    if (!limits) return;
+  const take = async (auth: AuthContext, bytes: number, limits: ProjectLimits) => {
     const admission = await options.limiter.take(auth.projectId, bytes, limits);
     if (admission === "allowed") return;
     if (admission === "too_large") {
@@ -35,5 +36,9 @@ export function createAdmission(options: {
       `Project ${auth.projectId} is over its ingestion rate limit of ${describe(limits)}; retry later.`,
       "rate_limited",
     );
+  };
+  return (auth, bytes) => {
+    const limits = auth.projectLimits ?? options.defaults;
+    return limits ? take(auth, bytes, limits) : undefined;
   };
 }

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { authContextOf } from "../auth/auth-interceptor.js";
+import { authContextOf } from "../auth/call-context.js";
 import { AgentSchema, AgentsResponseSchema } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import type { IngestDeps } from "./ingest-deps.js";
 

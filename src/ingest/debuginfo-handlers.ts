@@ -5,8 +5,8 @@ import type {
   sendUnaryData,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { authContextOf } from "../auth/auth-interceptor.js";
-import { DomainError, invalidArgument } from "../errors.js";
+import { authContextOf } from "../auth/call-context.js";
+import { DomainError, describeError, invalidArgument } from "../errors.js";
 import {
   type InitiateUploadRequest,
   InitiateUploadResponseSchema,
@@ -18,7 +18,7 @@ import {
   UploadInstructions_UploadStrategy,
   UploadResponseSchema,
 } from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
-import { toServiceError, toStatus } from "../rpc/to-status.js";
+import { asCallError } from "../rpc/call-error.js";
 import type { DebuginfoUpload } from "./debuginfo/upload-writer.js";
 import {
   buildIdTypeFromWire,
@@ -42,8 +42,8 @@ function unary<Req>(
       .then(
         (response) => callback(null, response),
         (error: unknown) => {
-          deps.onRejected?.(method, toStatus(error).reason);
-          callback(toServiceError(error));
+          deps.onRejected?.(method, describeError(error).reason);
+          callback(asCallError(error));
         },
       );
   };
@@ -162,10 +162,10 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
               )
             : caught;
           await upload?.abort().catch(() => {});
-          const status = toStatus(error);
-          deps.onUpload?.(status.cause === undefined ? "rejected" : "failed", 0);
-          deps.onRejected?.("Upload", status.reason);
-          callback(toServiceError(error));
+          const described = describeError(error);
+          deps.onUpload?.(described.cause === undefined ? "rejected" : "failed", 0);
+          deps.onRejected?.("Upload", described.reason);
+          callback(asCallError(error));
         },
       );
     },

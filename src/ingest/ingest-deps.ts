@@ -1,8 +1,7 @@
 import type { Logger } from "pino";
-import type { Admit } from "./admission.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import type { DebuginfoStore } from "./debuginfo/debuginfo-store.js";
-import type { Sink } from "./sink/sink.js";
+import type { Sink } from "./sink.js";
 
 /** What the ingestion handlers need, built once by the composition root. */
 export interface IngestDeps {
@@ -15,8 +14,6 @@ export interface IngestDeps {
   writeExchangeTimeoutMs: number;
   /** Bound on one debuginfo Upload stream. */
   uploadTimeoutMs?: number;
-  /** Per-project rate limiting of profile writes; absent: no limit. */
-  admit?: Admit;
   /** A call refused after auth: its method and the reason slug (a metric label). */
   onRejected?: (method: string, reason: string) => void;
   /** A finished debuginfo upload: `ok` with its size, `rejected` (client error) or `failed`. */

@@ -5,8 +5,9 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { authContextOf } from "../auth/auth-interceptor.js";
+import { authContextOf } from "../auth/call-context.js";
 import type { AuthContext } from "../auth/principal.js";
+import { describeError } from "../errors.js";
 import {
   type WriteArrowRequest,
   WriteArrowResponseSchema,
@@ -14,11 +15,11 @@ import {
   WriteRawResponseSchema,
 } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import type { Received } from "../rpc/service-definition.js";
-import { toServiceError, toStatus } from "../rpc/to-status.js";
+import { asCallError } from "../rpc/call-error.js";
 import { agentIdOf } from "./agent-registry.js";
 import { schemaVersion } from "./arrow/index.js";
 import type { IngestDeps } from "./ingest-deps.js";
-import { recordOrigin } from "./sink/sink.js";
+import { recordOrigin } from "../record-log/record.js";
 import { handleWriteExchange } from "./write-exchange.js";
 import { validateWriteRaw } from "./validate-write-raw.js";
 
@@ -46,13 +47,13 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
     ok: (node?: string) => track(call.getPeer(), auth.projectId, node, started),
     failed: (error: unknown, node?: string) => {
       track(call.getPeer(), auth.projectId, node, started, errorText(error));
-      deps.onRejected?.(method, toStatus(error).reason);
+      deps.onRejected?.(method, describeError(error).reason);
     },
   });
 
   /**
-   * A unary write: `check` validates the request cheaply and names the payload to store as
-   * received; then admission (rate limits), the durable append, and only then the answer.
+   * A unary write (already admitted by the edge): `check` validates the request cheaply and
+   * names the payload to store as received; then the durable append, and only then the answer.
    */
   const unaryWrite =
     <Req>(
@@ -69,7 +70,6 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
         .then(async () => {
           const checked = check(call.request);
           node = checked.node;
-          await deps.admit?.(auth, checked.payload.byteLength);
           await deps.sink.append({
             ...recordOrigin(auth),
             receivedAt: started,
@@ -84,7 +84,7 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
           },
           (error: unknown) => {
             done.failed(error, node);
-            callback(toServiceError(error));
+            callback(asCallError(error));
           },
         );
     };
@@ -117,5 +117,5 @@ export function profileStoreHandlers(deps: IngestDeps): UntypedServiceImplementa
 }
 
 function errorText(error: unknown): string {
-  return toServiceError(error).details ?? "error";
+  return describeError(error).message;
 }

@@ -1,14 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { authContextOf } from "../auth/auth-interceptor.js";
+import { authContextOf } from "../auth/call-context.js";
 import {
   type ReportPanicRequest,
   ReportPanicResponseSchema,
 } from "../gen/parca/telemetry/v1alpha1/telemetry_pb.js";
 import type { Received } from "../rpc/service-definition.js";
-import { toServiceError } from "../rpc/to-status.js";
+import { asCallError } from "../rpc/call-error.js";
 import type { IngestDeps } from "./ingest-deps.js";
-import { recordOrigin } from "./sink/sink.js";
+import { recordOrigin } from "../record-log/record.js";
 
 const STDERR_LOGGED = 4096;
 
@@ -40,7 +40,7 @@ export function telemetryHandlers(deps: IngestDeps): UntypedServiceImplementatio
         })
         .then(
           () => callback(null, create(ReportPanicResponseSchema)),
-          (error: unknown) => callback(toServiceError(error)),
+          (error: unknown) => callback(asCallError(error)),
         );
     },
   };

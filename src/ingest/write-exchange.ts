@@ -7,14 +7,13 @@ import {
   WriteResponseSchema,
 } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import type { Received } from "../rpc/service-definition.js";
-import { toServiceError } from "../rpc/to-status.js";
 import {
   encodeStacktraceIdsRecord,
   locationsRecordStacktraceIds,
   sampleRecordStacktraceIds,
 } from "./arrow/index.js";
 import type { IngestDeps } from "./ingest-deps.js";
-import { recordOrigin } from "./sink/sink.js";
+import { recordOrigin } from "../record-log/record.js";
 
 type Stage = "sample" | "locations" | "storing" | "done";
 
@@ -22,7 +21,8 @@ type Stage = "sample" | "locations" | "storing" | "done";
  * The v1 `Write` exchange of docs/wire-contract.md: read the sample record, answer with the
  * stacktrace IDs it references, read the locations record, store both, and end the call
  * without waiting for the agent to half-close. A WriteResponse is always sent before the call
- * ends (some agents crash otherwise), and the exchange is bounded in time.
+ * ends (some agents crash otherwise), and the exchange is bounded in time. Each message was
+ * admitted (rate limits) by the edge before it arrives here.
  */
 export function handleWriteExchange(
   call: ServerDuplexStream<unknown, unknown>,
@@ -50,15 +50,12 @@ export function handleWriteExchange(
       stage = "done";
       clearTimeout(timer);
       if (!responded) respond(new Uint8Array());
-      call.emit("error", toServiceError(error));
+      call.emit("error", error);
       reject(error);
     };
     const store = (payloads: Uint8Array[]) => {
       stage = "storing";
-      const bytes = payloads.reduce((n, p) => n + p.byteLength, 0);
-      Promise.resolve(deps.admit?.(auth, bytes))
-        .then(() => deps.sink.append({ ...recordOrigin(auth), receivedAt, method: "Write", payloads }))
-        .then(succeed, fail);
+      deps.sink.append({ ...recordOrigin(auth), receivedAt, method: "Write", payloads }).then(succeed, fail);
     };
 
     const timer = setTimeout(() => {

@@ -2,9 +2,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChannelCredentials } from "@grpc/grpc-js";
 import { AgentClient } from "../agent-sim/agent-client.js";
-import { readRecords } from "../ingest/sink/sink-reader.js";
-import { listProjects } from "../ingest/sink/sink-layout.js";
-import type { IngestRecord } from "../ingest/sink/sink.js";
+import { readRecords } from "../record-log/record-reader.js";
+import { listProjects } from "../record-log/log-layout.js";
+import type { IngestRecord } from "../record-log/record.js";
 import { CallStats, type StatsSnapshot } from "./call-stats.js";
 
 export interface ReplayOptions {

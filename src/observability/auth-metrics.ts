@@ -1,10 +1,10 @@
-import type { AuthDecision } from "../auth/auth-interceptor.js";
+import type { AuthDecision } from "../auth/method-policies.js";
 import type { CacheEvent } from "../auth/authenticator.js";
 import { authReasonLabel } from "./metric-labels.js";
 import type { ProfgateMetrics } from "./metrics.js";
 
 /**
- * The auth hooks that feed the auth metrics: pass `onDecision` to `authInterceptor` and
+ * The auth hooks that feed the auth metrics: pass `onDecision` to the edge and
  * `onCacheEvent` to `Authenticator`. A reason outside the closed set counts as `internal`.
  */
 export function authMetricsHooks(metrics: ProfgateMetrics["auth"]): {

@@ -1,53 +1,54 @@
-import { type Metadata, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { AuthContext } from "../auth/principal.js";
-import type { CallEndInfo } from "./grpc-metrics-interceptor.js";
-import { HEALTH_PATH_PREFIX } from "./health-service.js";
+import { HEALTH_PATH_PREFIX } from "../auth/method-policies.js";
+import type { CallEnd, CallObserver } from "../rpc/call-events.js";
 import { grpcCodeName } from "./metric-labels.js";
-
-/** Who made a call, as far as the log needs to know: identifiers only, never a secret. */
-export type CallIdentity = Pick<AuthContext, "organizationId" | "projectId" | "serviceAccountId" | "tokenId">;
 
 export interface CallLogOptions {
   log: Pick<Logger, "debug" | "info" | "warn">;
-  /** The auth context the auth interceptor attached to a call's metadata; undefined if refused. */
-  contextOf: (metadata: Metadata) => CallIdentity | undefined;
   /** Calls to leave out. Default: successful health checks, which probes repeat every few seconds. */
-  skip?: (info: CallEndInfo) => boolean;
+  skip?: (end: CallEnd) => boolean;
 }
 
 /** Codes that mean the gateway failed, rather than the caller or its network. */
 const SERVER_FAULTS: ReadonlySet<number> = new Set([status.INTERNAL, status.UNKNOWN, status.DATA_LOSS]);
 
-const skipHealthChecks = (info: CallEndInfo) =>
-  info.code === status.OK && info.path.startsWith(HEALTH_PATH_PREFIX);
+const skipHealthChecks = (end: CallEnd) =>
+  end.code === status.OK && end.method.path.startsWith(HEALTH_PATH_PREFIX);
 
-/**
- * Turns the metrics interceptor's `onCallEnd` into one log line per finished call:
- * `{ method, organizationId, projectId, serviceAccountId, tokenId, code, durationMs, bytes, peer }`,
- * plus `details` when the call failed. Server faults (INTERNAL, UNKNOWN, DATA_LOSS) log at warn;
- * calls the client cancelled at debug; everything else, client errors included, at info. Metadata values are never logged.
- */
-export function callLogger(options: CallLogOptions): (info: CallEndInfo) => void {
+/** One log line for a finished call (see `callLogger`). */
+export function logCall(options: CallLogOptions): (end: CallEnd) => void {
   const skip = options.skip ?? skipHealthChecks;
-  return (info) => {
-    if (skip(info)) return;
-    const who = info.metadata ? options.contextOf(info.metadata) : undefined;
+  return (end) => {
+    if (skip(end)) return;
+    const who = end.caller;
     const line = {
-      method: info.path,
+      method: end.method.path,
       organizationId: who?.organizationId,
       projectId: who?.projectId || undefined,
       serviceAccountId: who?.serviceAccountId,
       tokenId: who?.tokenId,
-      code: grpcCodeName(info.code),
-      durationMs: Math.round(info.durationSeconds * 1e6) / 1e3,
-      bytes: info.bytesReceived,
-      peer: info.peer,
-      details: info.code === status.OK ? undefined : info.details,
+      code: grpcCodeName(end.code),
+      durationMs: Math.round(end.durationSeconds * 1e6) / 1e3,
+      bytes: end.bytesReceived,
+      peer: end.peer,
+      details: end.code === status.OK ? undefined : end.details,
     };
-    if (SERVER_FAULTS.has(info.code)) options.log.warn(line, "call failed");
+    if (SERVER_FAULTS.has(end.code)) options.log.warn(line, "call failed");
     // A client that opens streams and drops them must not turn each into an info line.
-    else if (info.code === status.CANCELLED) options.log.debug(line, "call cancelled by the client");
+    else if (end.code === status.CANCELLED) options.log.debug(line, "call cancelled by the client");
     else options.log.info(line, "call finished");
   };
+}
+
+/**
+ * The call log as a subscriber to the edge's call events: one line per finished call,
+ * `{ method, organizationId, projectId, serviceAccountId, tokenId, code, durationMs, bytes, peer }`,
+ * plus `details` when the call failed. Server faults (INTERNAL, UNKNOWN, DATA_LOSS) log at warn;
+ * calls the client cancelled at debug; everything else, client errors included, at info.
+ * Metadata values are never logged.
+ */
+export function callLogger(options: CallLogOptions): CallObserver {
+  const ended = logCall(options);
+  return { forMethod: () => ({ ended }) };
 }

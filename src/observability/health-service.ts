@@ -1,21 +1,14 @@
-import type {
-  ServerUnaryCall,
-  ServerWritableStream,
-  ServiceDefinition,
-  sendUnaryData,
-  UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import { status } from "@grpc/grpc-js";
+import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
+import { notFound } from "../errors.js";
 import {
   Health,
   type HealthCheckRequest,
   HealthCheckResponse_ServingStatus as Wire,
 } from "../gen/grpc/health/v1/health_pb.js";
+import { asCallError } from "../rpc/call-error.js";
+import type { ServiceBinding } from "../rpc/service-binding.js";
 import { serviceDefinition } from "../rpc/service-definition.js";
 import type { HealthStatus, ServingStatus } from "./health-status.js";
-
-/** The method paths of the health service, all under this prefix: auth policy "public". */
-export const HEALTH_PATH_PREFIX = `/${Health.typeName}/`;
 
 const WIRE: Record<ServingStatus, Wire> = { SERVING: Wire.SERVING, NOT_SERVING: Wire.NOT_SERVING };
 
@@ -26,17 +19,14 @@ const WIRE: Record<ServingStatus, Wire> = { SERVING: Wire.SERVING, NOT_SERVING: 
  * cancels. Once `health` shuts down, Watch sends NOT_SERVING and ends the stream with OK, so
  * that open watches do not hold up the server's graceful shutdown.
  */
-export function healthService(health: HealthStatus): {
-  definition: ServiceDefinition;
-  implementation: UntypedServiceImplementation;
-} {
+export function healthService(health: HealthStatus): ServiceBinding {
   return {
     definition: serviceDefinition(Health),
     implementation: {
       check(call: ServerUnaryCall<HealthCheckRequest, unknown>, callback: sendUnaryData<unknown>) {
         const current = health.get(call.request.service);
         if (current === undefined) {
-          callback({ code: status.NOT_FOUND, details: "unknown service" });
+          callback(asCallError(notFound("unknown service")));
           return;
         }
         callback(null, { status: WIRE[current] });

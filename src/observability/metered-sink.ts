@@ -1,5 +1,5 @@
-import type { Sink } from "../ingest/sink/sink.js";
-import { toStatus } from "../rpc/to-status.js";
+import type { Sink } from "../ingest/sink.js";
+import { describeError } from "../errors.js";
 import type { ProfgateMetrics } from "./metrics.js";
 
 /**
@@ -27,7 +27,7 @@ export function meteredSink(inner: Sink, metrics: ProfgateMetrics): Sink {
       try {
         await inner.append(record);
       } catch (error) {
-        ingest.sinkErrors.inc({ reason: toStatus(error).reason });
+        ingest.sinkErrors.inc({ reason: describeError(error).reason });
         throw error;
       } finally {
         ingest.sinkAppendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -6,15 +6,6 @@ import { status } from "@grpc/grpc-js";
  * pass through one of the functions below, which folds anything unexpected into a fixed value.
  */
 
-/** `grpc_type`, as go-grpc-prometheus names the four kinds of method. */
-export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
-
-/** The kind of a method from its definition's streaming flags. */
-export function grpcTypeOf(method: { requestStream: boolean; responseStream: boolean }): GrpcType {
-  if (method.requestStream) return method.responseStream ? "bidi_stream" : "client_stream";
-  return method.responseStream ? "server_stream" : "unary";
-}
-
 /** The canonical name of every status code (`OK`, `UNAUTHENTICATED`, ...), indexed by code. */
 const CODE_NAMES: readonly string[] = Array.from({ length: 17 }, (_, code) => status[code] ?? "UNKNOWN");
 

@@ -52,6 +52,8 @@ export interface ProfgateMetrics {
   /** The agent listener's connections. */
   connections: {
     open: Gauge;
+    /** Where `open` is read at each scrape: the agent listener, once it listens. */
+    countFrom(source: () => number): void;
     /** Connections closed at accept because their address is cooling down. */
     refused: Counter;
     /** Client addresses cut off: `reason` is what they did (`abandoned_streams`). */
@@ -62,8 +64,6 @@ export interface ProfgateMetrics {
 export interface MetricsOptions {
   /** Adds the `project_id`-labelled metrics; off by default in deployments with many projects. */
   perProject: boolean;
-  /** The agent listener's open connections, read at each scrape. */
-  openConnections?: () => number;
 }
 
 // Calls range from a health check (sub-millisecond) to a Write exchange bounded at 5 s and
@@ -155,15 +155,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Prof
     ingest: ingestMetrics(registry),
     project: options.perProject ? projectMetrics(registry) : undefined,
     store: storeMetrics(registry),
-    connections: connectionMetrics(registry, options.openConnections ?? (() => 0)),
+    connections: connectionMetrics(registry),
   };
 }
 
-function connectionMetrics(
-  registry: Registry,
-  openConnections: () => number,
-): ProfgateMetrics["connections"] {
+function connectionMetrics(registry: Registry): ProfgateMetrics["connections"] {
   const registers = [registry];
+  let openConnections = () => 0;
   const cutOffs = new Counter({
     name: "profgate_peer_cutoffs_total",
     help: "Client addresses whose gRPC connections were closed and whose new ones are refused for a cool-down, by what they did.",
@@ -186,6 +184,9 @@ function connectionMetrics(
       registers,
     }),
     cutOffs,
+    countFrom(source) {
+      openConnections = source;
+    },
   };
 }
 

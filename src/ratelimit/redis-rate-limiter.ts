@@ -1,6 +1,6 @@
-import type { ProjectLimits } from "../../model.js";
-import { type Admission, capacityOf, type RateLimiter } from "../../../ratelimit/rate-limiter.js";
-import { luaScript, type RedisClient, runScript } from "./lua-script.js";
+import type { ProjectLimits } from "../iam/model.js";
+import { type Admission, capacityOf, type RateLimiter } from "./rate-limiter.js";
+import { luaScript, type RedisClient, runScript } from "../iam/store/redis/lua-script.js";
 
 /**
  * KEYS: the project's bucket. ARGV: bytes per second, capacity, cost. Refills by Redis's own

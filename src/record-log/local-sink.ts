@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { invalidArgument } from "../../errors.js";
+import { invalidArgument } from "../errors.js";
 import { encodeRecord } from "./segment-format.js";
 import { recoverProject, type SegmentPosition, type SinkWarningHandler } from "./segment-recovery.js";
 import {
@@ -11,8 +11,8 @@ import {
   sinkClosed,
   writeFailed,
 } from "./segment-writer.js";
-import type { IngestRecord, Sink } from "./sink.js";
-import { DIR_MODE, ensureDir, isSafeProjectId, listProjects, syncDir } from "./sink-layout.js";
+import type { IngestRecord } from "./record.js";
+import { DIR_MODE, ensureDir, isSafeProjectId, listProjects, syncDir } from "./log-layout.js";
 
 export type { SinkStats } from "./segment-writer.js";
 export type { SinkWarningHandler } from "./segment-recovery.js";
@@ -42,7 +42,7 @@ export interface LocalSinkOptions {
  * leaves the log as it was before them. Opening repairs torn tails left by a crash.
  * The directory must be owned by one LocalSink at a time (not enforced across processes).
  */
-export class LocalSink implements Sink {
+export class LocalSink {
   private readonly writers = new Map<string, Promise<SegmentWriter>>();
   private readonly counters: SinkStats = { appends: 0, flushes: 0, failedFlushes: 0, bytesWritten: 0 };
   private closed = false;

@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { invalidArgument } from "../../errors.js";
+import { invalidArgument } from "../errors.js";
 import { readSegment } from "./segment-reader.js";
-import type { IngestMethod, IngestRecord } from "./sink.js";
-import { isSafeProjectId, listProjects, listSegments, segmentPath } from "./sink-layout.js";
+import type { IngestMethod, IngestRecord } from "./record.js";
+import { isSafeProjectId, listProjects, listSegments, segmentPath } from "./log-layout.js";
 
 /** Where an entry sits: the project directory, the segment's sequence number and the byte offset in it. */
 export interface SinkLocation {

@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import { type IngestMethod, type IngestRecord, recordOrigin } from "./sink.js";
+import { type IngestMethod, type IngestRecord, recordOrigin } from "./record.js";
 
 /**
  * The on-disk record format of the local sink's segment files (`<16-digit sequence>.seg`).

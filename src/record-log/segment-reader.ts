@@ -1,6 +1,6 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { decodeBody, FRAME_HEADER_BYTES, parseFrameHeader } from "./segment-format.js";
-import type { IngestRecord } from "./sink.js";
+import type { IngestRecord } from "./record.js";
 
 /**
  * One step through a segment: a valid record (`end` is the offset just past it), or the reason

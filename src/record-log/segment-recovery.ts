@@ -1,7 +1,7 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { decodeBody, FRAME_HEADER_BYTES, MAGIC, parseFrameHeader } from "./segment-format.js";
 import { readFrames } from "./segment-reader.js";
-import { listSegments, openSegment, segmentPath } from "./sink-layout.js";
+import { listSegments, openSegment, segmentPath } from "./log-layout.js";
 
 /** Receives the sink's warnings: something was repaired or skipped, and nobody needs to act now. */
 export type SinkWarningHandler = (message: string, details: Record<string, unknown>) => void;

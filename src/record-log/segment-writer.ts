@@ -1,8 +1,8 @@
 import type { FileHandle } from "node:fs/promises";
-import { unavailable } from "../../errors.js";
+import { unavailable } from "../errors.js";
 import type { EncodedFrame } from "./segment-format.js";
 import type { SegmentPosition, SinkWarningHandler } from "./segment-recovery.js";
-import { openSegment } from "./sink-layout.js";
+import { openSegment } from "./log-layout.js";
 
 /**
  * The two system calls a flush makes. Replaceable only so tests can inject I/O failures;

@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { ProfileStoreService } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
-import { methodPath } from "./raw-service-definition.js";
+import { methodPath } from "../rpc/raw-service-definition.js";
 import type { Deliver } from "./spool/spool-drainer.js";
 import type { UpstreamClient } from "./upstream-client.js";
 import { upstreamFailure } from "./upstream-failure.js";

@@ -1,7 +1,8 @@
 import type { ClientUnaryCall, sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
-import { authContextOf } from "../auth/auth-interceptor.js";
+import { authContextOf } from "../auth/call-context.js";
 import type { AuthContext } from "../auth/principal.js";
-import { toServiceError } from "../rpc/to-status.js";
+import { RelayedStatus } from "../errors.js";
+import { asCallError } from "../rpc/call-error.js";
 import type { ForwardingDeps, SpoolPort } from "./forwarding-deps.js";
 import type { SpoolMethod } from "./spool/spooled-call.js";
 import { upstreamDeadline } from "./upstream-client.js";
@@ -14,7 +15,7 @@ const EMPTY_RESPONSE = Buffer.alloc(0);
  * A unary method forwarded one to one: the agent's request bytes go upstream with the
  * gateway's metadata, the upstream's response bytes or status come back. The call is bounded
  * by the agent's deadline and `--upstream-timeout`, and cancelled upstream when the agent
- * goes away. WriteRaw and WriteArrow (`spoolAs`) pass the project's rate limit first.
+ * goes away. WriteRaw and WriteArrow were admitted (rate limits) by the edge, as in local mode.
  *
  * With `spoolAs` and a spool: when the upstream cannot be reached the request is spooled and
  * acknowledged once durable; and while the project has spooled records waiting, new writes
@@ -37,7 +38,7 @@ export function forwardUnary(deps: ForwardingDeps, path: string, spoolAs?: Spool
     const toSpool = (spool: SpoolPort, spoolMethod: SpoolMethod) =>
       spool.append(spooledCall(auth, spoolMethod, started, deps, call.request)).then(
         () => callback(null, EMPTY_RESPONSE),
-        (error: unknown) => callback(toServiceError(error)),
+        (error: unknown) => callback(asCallError(error)),
       );
 
     const forward = () => {
@@ -76,18 +77,12 @@ export function forwardUnary(deps: ForwardingDeps, path: string, spoolAs?: Spool
             void toSpool(spool, spoolAs);
             return;
           }
-          callback({ code: failure.code, details: failure.details });
+          callback(asCallError(new RelayedStatus(failure.code, failure.details, failure.reason)));
         },
       );
     };
 
-    if (spoolAs && deps.admit) {
-      deps
-        .admit(auth, call.request.byteLength)
-        .then(forward, (error: unknown) => callback(toServiceError(error)));
-    } else {
-      forward();
-    }
+    forward();
   };
 }
 

@@ -1,6 +1,7 @@
-import type { Readable } from "node:stream";
 import { type sendUnaryData, type ServerReadableStream, status } from "@grpc/grpc-js";
-import { authContextOf } from "../auth/auth-interceptor.js";
+import { authContextOf } from "../auth/call-context.js";
+import { RelayedStatus } from "../errors.js";
+import { asCallError } from "../rpc/call-error.js";
 import type { ForwardingDeps } from "./forwarding-deps.js";
 import { upstreamDeadline } from "./upstream-client.js";
 import { upstreamFailure } from "./upstream-failure.js";
@@ -9,19 +10,11 @@ import { upstreamFailure } from "./upstream-failure.js";
 const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 
 /**
- * grpc-js reads up to 16 messages ahead into a server stream's buffer even while it is paused;
- * with chunks of up to 8 MiB that is 128 MiB per upload. One message ahead is enough here.
- */
-function limitReadAhead(stream: Readable, messages: number): void {
-  const state = (stream as unknown as { _readableState?: { highWaterMark?: unknown } })._readableState;
-  if (state && typeof state.highWaterMark === "number") state.highWaterMark = messages;
-}
-
-/**
  * The debuginfo `Upload` client stream forwarded chunk by chunk: each message of the agent is
  * written upstream as it arrives, and reading from the agent pauses while the upstream has not
  * taken what was written (HTTP/2 flow control), so memory stays bounded however large the
- * file. The upstream's response or status ends the agent's call; an agent that goes away
+ * file (the edge reads at most one message ahead of a client stream). The upstream's
+ * response or status ends the agent's call; an agent that goes away
  * cancels the upstream call. Uploads are bounded by the agent's deadline and `--upload-timeout`
  * (not `--upstream-timeout`: large files take as long as they take); either ends the call with
  * DEADLINE_EXCEEDED.
@@ -30,7 +23,6 @@ export function forwardUpload(deps: ForwardingDeps, path: string) {
   return (call: ServerReadableStream<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
     const started = Date.now();
     const auth = authContextOf(call);
-    limitReadAhead(call, 1);
     const deadline = upstreamDeadline(call.getDeadline(), deps.uploadTimeoutMs);
     let done = false;
     let cancelled = false;
@@ -62,7 +54,7 @@ export function forwardUpload(deps: ForwardingDeps, path: string) {
             "the upstream failed; uploads end with UNAVAILABLE",
           );
         }
-        callback({ code: failure.code, details: failure.details });
+        callback(asCallError(new RelayedStatus(failure.code, failure.details, failure.reason)));
       },
     );
 

@@ -1,6 +1,6 @@
 import { type ServerDuplexStream, type StatusObject, status } from "@grpc/grpc-js";
-import { authContextOf } from "../auth/auth-interceptor.js";
-import { toServiceError } from "../rpc/to-status.js";
+import { authContextOf } from "../auth/call-context.js";
+import { RelayedStatus } from "../errors.js";
 import type { ForwardingDeps } from "./forwarding-deps.js";
 import { upstreamDeadline } from "./upstream-client.js";
 import { upstreamFailure } from "./upstream-failure.js";
@@ -15,7 +15,7 @@ const EMPTY_WRITE_RESPONSE = Buffer.alloc(0);
  * status (transport failures as UNAVAILABLE). Some agents crash when the call ends without a
  * WriteResponse, so an empty one is sent first if the upstream sent none. The exchange is
  * bounded by `--upstream-timeout`; an agent that goes away cancels the upstream call. Each
- * message of the agent passes the project's rate limit first, as in local mode.
+ * message of the agent was admitted (rate limits) by the edge, as in local mode.
  */
 export function forwardWrite(deps: ForwardingDeps, path: string) {
   return (call: ServerDuplexStream<Buffer, Buffer>): void => {
@@ -60,7 +60,7 @@ export function forwardWrite(deps: ForwardingDeps, path: string) {
           "the upstream failed; Write exchanges end with UNAVAILABLE",
         );
       }
-      call.emit("error", { code: failure.code, details: failure.details });
+      call.emit("error", new RelayedStatus(failure.code, failure.details, failure.reason));
     };
 
     const send = (message: Buffer) => {
@@ -70,23 +70,8 @@ export function forwardWrite(deps: ForwardingDeps, path: string) {
         upstream.once("drain", () => call.resume());
       }
     };
-    // The project's rate limit, message by message and in order, as in local mode.
-    let admitted = Promise.resolve();
-    const refuse = (error: unknown) => {
-      if (finished) return;
-      finished = true;
-      upstream.cancel();
-      if (!responded) call.write(EMPTY_WRITE_RESPONSE);
-      call.emit("error", toServiceError(error));
-    };
-    call.on("data", (message: Buffer) => {
-      const admit = deps.admit;
-      if (!admit) return send(message);
-      admitted = admitted.then(() => admit(auth, message.byteLength)).then(() => send(message), refuse);
-    });
-    call.on("end", () => {
-      void admitted.then(() => upstream.end());
-    });
+    call.on("data", send);
+    call.on("end", () => upstream.end());
     call.on("cancelled", () => {
       cancelled = true;
       upstream.cancel();

@@ -1,6 +1,5 @@
 import type { status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { Admit } from "../ingest/admission.js";
 import type { SpooledCall } from "./spool/spooled-call.js";
 import type { ThrottledWarning } from "./throttled-warning.js";
 import type { UpstreamClient } from "./upstream-client.js";
@@ -25,8 +24,6 @@ export interface ForwardingDeps {
   onUpstreamOk?: (() => void) | undefined;
   /** Bound on a forwarded Upload (`--upload-timeout`); unbounded when absent. */
   uploadTimeoutMs?: number | undefined;
-  /** Per-project rate limiting of WriteRaw and WriteArrow (`ingest/admission.ts`), as in local mode. */
-  admit?: Admit | undefined;
   /** Every finished upstream call, for metrics: the method name and the status the agent got. */
   onUpstreamCall?: ((method: string, seconds: number, code: status) => void) | undefined;
 }

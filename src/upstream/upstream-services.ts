@@ -4,14 +4,13 @@ import type { Logger } from "pino";
 import { DebuginfoService } from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
 import { AgentsService, ProfileStoreService } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { TelemetryService } from "../gen/parca/telemetry/v1alpha1/telemetry_pb.js";
-import type { Admit } from "../ingest/admission.js";
-import type { ServiceBinding } from "../ingest/ingest-services.js";
+import { methodPath, rawServiceDefinition } from "../rpc/raw-service-definition.js";
+import type { ServiceBinding } from "../rpc/service-binding.js";
 import { deliverSpooled } from "./deliver-spooled.js";
 import { forwardUnary } from "./forward-unary.js";
 import { forwardUpload } from "./forward-upload.js";
 import { forwardWrite } from "./forward-write.js";
 import type { ForwardingDeps } from "./forwarding-deps.js";
-import { methodPath, rawServiceDefinition } from "./raw-service-definition.js";
 import { Spool, type SpoolStats } from "./spool/spool.js";
 import type { SpoolMethod } from "./spool/spooled-call.js";
 import { SpoolDrainer } from "./spool/spool-drainer.js";
@@ -21,7 +20,7 @@ import type { UpstreamSettings } from "./upstream-settings.js";
 
 /** The forwarding side of the gateway, built once by the composition root. */
 export interface Upstream {
-  /** Every agent-facing service, forwarding to the upstream; register with the same auth interceptor. */
+  /** Every agent-facing service, forwarding to the upstream; served by the same edge as local mode. */
   services: ServiceBinding[];
   /** What the spool holds; undefined without `--spool`. */
   spoolStats(): SpoolStats | undefined;
@@ -34,8 +33,6 @@ export interface Upstream {
 export interface UpstreamHooks {
   /** Every finished upstream call of an agent: method name, seconds, the status code the agent got. */
   onUpstreamCall?: (method: string, seconds: number, code: status) => void;
-  /** The per-project rate limit of WriteRaw, WriteArrow and Write, as in local mode. */
-  admit?: Admit | undefined;
   /** Bound on each forwarded Upload (`--upload-timeout`). */
   uploadTimeoutMs?: number | undefined;
 }
@@ -100,7 +97,6 @@ export async function openUpstream(
     spool,
     onUpstreamOk: drainer ? () => drainer.nudge() : undefined,
     onUpstreamCall: hooks.onUpstreamCall,
-    admit: hooks.admit,
     uploadTimeoutMs: hooks.uploadTimeoutMs,
   };
   const stats = spool?.stats();

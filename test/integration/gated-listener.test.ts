@@ -11,7 +11,8 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { type GatedListener, listenGated, type ReceiveWindows } from "../../src/rpc/gated-listener.js";
+import { type GatedListener, listenGated } from "../../src/edge/gated-listener.js";
+import type { ReceiveWindows } from "../../src/edge/grpc-internals.js";
 import { createCa, issue } from "../support/certificates.js";
 import { tempDir } from "../support/temp-dir.js";
 import { healthService } from "../../src/observability/health-service.js";

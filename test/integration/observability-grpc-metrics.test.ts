@@ -4,12 +4,8 @@ import {
   credentials,
   makeGenericClientConstructor,
   Metadata,
-  Server,
   ServerCredentials,
-  ServerInterceptingCall,
   type ServerDuplexStream,
-  type ServerInterceptor,
-  ServerListenerBuilder,
   type ServerUnaryCall,
   type ServiceError,
   type sendUnaryData,
@@ -30,10 +26,12 @@ import {
 import { grpcFrame } from "../support/raw-grpc.js";
 import { grpcHeaders, http2Session, rawHttp2Call } from "../support/raw-http2.js";
 import { callLogger } from "../../src/observability/call-log.js";
-import {
-  type CallEndInfo,
-  grpcMetricsInterceptor,
-} from "../../src/observability/grpc-metrics-interceptor.js";
+import type { CallDecision } from "../../src/edge/auth-gate.js";
+import { createEdge } from "../../src/edge/create-edge.js";
+import { DomainError, invalidArgument } from "../../src/errors.js";
+import { grpcServerMetrics } from "../../src/observability/grpc-server-metrics.js";
+import type { CallEnd } from "../../src/rpc/call-events.js";
+import { asCallError } from "../../src/rpc/call-error.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { type Received, serviceDefinition } from "../../src/rpc/service-definition.js";
@@ -58,49 +56,34 @@ function parseScrape(text: string) {
       .reduce((sum, s) => sum + s.value, 0);
 }
 
-/** Stands in for the auth interceptor: refuses calls marked `x-refuse` before reading anything. */
-function gate(contexts: WeakMap<Metadata, { organizationId: string }>): ServerInterceptor {
-  return (_method, next) => {
-    let call: ServerInterceptingCall | undefined;
-    const listener = new ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, proceed) => {
-        if (metadata.get("x-refuse").length > 0) {
-          call?.sendStatus({ code: status.UNAUTHENTICATED, details: "refused" });
-          return;
-        }
-        contexts.set(metadata, { organizationId: "org-1" });
-        proceed(metadata);
-      })
-      .build();
-    call = new ServerInterceptingCall(next, { start: (proceed) => proceed(listener) });
-    return call;
+/** The auth decision of these tests: a call with a token is refused, one without is org-1's. */
+const decide: CallDecision = (_policy, credentials) => {
+  if (credentials.authorization !== undefined) throw new DomainError("unauthenticated", "refused");
+  return {
+    organizationId: "org-1",
+    projectId: "",
+    serviceAccountId: "sa-1",
+    tokenId: "tok-1",
+    tokenHash: "",
+    grants: [],
+    installationOwner: false,
   };
-}
+};
 
 type Stream = NodeJS.ReadWriteStream & { write(m: unknown): boolean; cancel(): void };
 
-describe("the gRPC metrics interceptor on a real server", () => {
+describe("the edge's call observer and the gRPC metrics on a real server", () => {
   const registry = new Registry();
   const metrics = createMetrics(registry, { perProject: false });
-  const ended: CallEndInfo[] = [];
+  const ended: CallEnd[] = [];
   const logLines: string[] = [];
-  const contexts = new WeakMap<Metadata, { organizationId: string }>();
-  const logCall = callLogger({
-    log: createLogger("info", { write: (line: string) => logLines.push(line) }),
-    contextOf: (m) => {
-      const c = contexts.get(m);
-      return c && { ...c, projectId: "", serviceAccountId: "sa-1", tokenId: "tok-1" };
-    },
-  });
-  const server = new Server({
-    interceptors: [
-      grpcMetricsInterceptor(metrics.grpc, {
-        onCallEnd: (info) => {
-          ended.push(info);
-          logCall(info);
-        },
-      }),
-      gate(contexts),
+  const edge = createEdge({
+    policyFor: () => ({ project: false }),
+    decide,
+    observers: [
+      grpcServerMetrics(metrics.grpc),
+      callLogger({ log: createLogger("info", { write: (line: string) => logLines.push(line) }) }),
+      { forMethod: () => ({ ended: (end) => ended.push(end) }) },
     ],
   });
   let writeHalfCloses = 0;
@@ -110,34 +93,35 @@ describe("the gRPC metrics interceptor on a real server", () => {
   let profiles: Client & Record<string, (metadata?: Metadata, options?: object) => Stream>;
 
   beforeAll(async () => {
-    server.addService(serviceDefinition(TelemetryService, { keepRaw: true }), {
-      reportPanic(
-        call: ServerUnaryCall<Received<ReportPanicRequest>, unknown>,
-        callback: sendUnaryData<unknown>,
-      ) {
-        panicsHandled++;
-        if (call.request.message.stderr === "fail")
-          callback({ code: status.INVALID_ARGUMENT, details: "bad" });
-        else callback(null, {});
+    edge.addService({
+      definition: serviceDefinition(TelemetryService, { keepRaw: true }),
+      implementation: {
+        reportPanic(
+          call: ServerUnaryCall<Received<ReportPanicRequest>, unknown>,
+          callback: sendUnaryData<unknown>,
+        ) {
+          panicsHandled++;
+          if (call.request.message.stderr === "fail") callback(asCallError(invalidArgument("bad")));
+          else callback(null, {});
+        },
       },
     });
-    server.addService(serviceDefinition(ProfileStoreService), {
-      // Echoes each record and ends the call itself after "last", as the Write exchange does
-      // after the locations record; "hang" it never answers.
-      write(call: ServerDuplexStream<WriteRequest, unknown>) {
-        call.on("end", () => writeHalfCloses++);
-        call.on("data", (m: WriteRequest) => {
-          const text = Buffer.from(m.record).toString();
-          if (text !== "hang") call.write({ record: m.record });
-          if (text === "last") call.end();
-        });
+    edge.addService({
+      definition: serviceDefinition(ProfileStoreService),
+      implementation: {
+        // Echoes each record and ends the call itself after "last", as the Write exchange does
+        // after the locations record; "hang" it never answers.
+        write(call: ServerDuplexStream<WriteRequest, unknown>) {
+          call.on("end", () => writeHalfCloses++);
+          call.on("data", (m: WriteRequest) => {
+            const text = Buffer.from(m.record).toString();
+            if (text !== "hang") call.write({ record: m.record });
+            if (text === "last") call.end();
+          });
+        },
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
-    );
+    const { port } = await edge.listen({ host: "127.0.0.1", port: 0 }, ServerCredentials.createInsecure());
     target = `127.0.0.1:${port}`;
     const Telemetry = makeGenericClientConstructor(serviceDefinition(TelemetryService), "Telemetry");
     const Profiles = makeGenericClientConstructor(serviceDefinition(ProfileStoreService), "ProfileStore");
@@ -148,7 +132,7 @@ describe("the gRPC metrics interceptor on a real server", () => {
   afterAll(async () => {
     telemetry?.close();
     profiles?.close();
-    await new Promise<void>((done) => server.tryShutdown(() => done()));
+    await edge.close(1000);
   });
 
   function reportPanic(stderr: string, metadata = new Metadata()): Promise<number> {
@@ -165,9 +149,8 @@ describe("the gRPC metrics interceptor on a real server", () => {
     expect(ended).toHaveLength(count);
   }
 
-  it("counts unary calls: OK, a handler error, and a call refused by a later interceptor", async () => {
+  it("counts unary calls: OK, a handler error, and a call refused by the auth gate", async () => {
     const refused = new Metadata();
-    refused.set("x-refuse", "yes");
     refused.set("authorization", `Bearer ${TOKEN}`);
     expect(await reportPanic("one")).toBe(status.OK);
     expect(await reportPanic("two")).toBe(status.OK);
@@ -192,7 +175,10 @@ describe("the gRPC metrics interceptor on a real server", () => {
     expect(scrape("grpc_server_handling_seconds_count", labels)).toBe(4);
 
     const first = ended[0]!;
-    expect(first).toMatchObject({ path: PANIC, method: "ReportPanic", type: "unary", code: status.OK });
+    expect(first).toMatchObject({
+      method: { path: PANIC, method: "ReportPanic", type: "unary" },
+      code: status.OK,
+    });
     const bytes = toBinary(
       ReportPanicRequestSchema,
       create(ReportPanicRequestSchema, { stderr: "one" }),
@@ -236,7 +222,11 @@ describe("the gRPC metrics interceptor on a real server", () => {
     expect(scrape("grpc_server_handled_total", { ...labels, grpc_code: "CANCELLED" })).toBe(1);
     expect(scrape("grpc_server_msg_received_total", labels)).toBe(3);
     expect(scrape("grpc_server_msg_sent_total", labels)).toBe(3);
-    expect(ended.at(-1)).toMatchObject({ type: "bidi_stream", code: status.CANCELLED, messagesReceived: 1 });
+    expect(ended.at(-1)).toMatchObject({
+      method: { type: "bidi_stream" },
+      code: status.CANCELLED,
+      messagesReceived: 1,
+    });
   });
 
   it("ends a stream that outlives its deadline as DEADLINE_EXCEEDED", async () => {
@@ -270,7 +260,11 @@ describe("the gRPC metrics interceptor on a real server", () => {
     expect(
       scrape("grpc_server_handled_total", { grpc_method: "ReportPanic", grpc_code: "UNIMPLEMENTED" }),
     ).toBe(0);
-    expect(ended.at(-1)).toMatchObject({ path: PANIC, code: status.INVALID_ARGUMENT, messagesReceived: 0 });
+    expect(ended.at(-1)).toMatchObject({
+      method: { path: PANIC },
+      code: status.INVALID_ARGUMENT,
+      messagesReceived: 0,
+    });
   });
 
   it("ends calls abandoned with their connection as CANCELLED, without the handler seeing a half-close", async () => {

@@ -2,7 +2,6 @@ import {
   type Client,
   credentials,
   makeGenericClientConstructor,
-  Server,
   ServerCredentials,
   type ServiceError,
   status,
@@ -14,7 +13,9 @@ import {
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as Wire,
 } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { grpcMetricsInterceptor } from "../../src/observability/grpc-metrics-interceptor.js";
+import { policyTable } from "../../src/auth/method-policies.js";
+import { createEdge } from "../../src/edge/create-edge.js";
+import { grpcServerMetrics } from "../../src/observability/grpc-server-metrics.js";
 import { healthService } from "../../src/observability/health-service.js";
 import { HealthStatus } from "../../src/observability/health-status.js";
 import { createMetrics } from "../../src/observability/metrics.js";
@@ -54,25 +55,25 @@ function watchStatuses(client: HealthClient, service: string) {
 describe("grpc.health.v1.Health", () => {
   const health = new HealthStatus({ "": "SERVING", [INGEST]: "SERVING" });
   const registry = new Registry();
-  const server = new Server({
-    interceptors: [grpcMetricsInterceptor(createMetrics(registry, { perProject: false }).grpc)],
+  // Health checks are public: the edge never asks for a decision.
+  const edge = createEdge({
+    policyFor: policyTable(new Map()),
+    decide: () => {
+      throw new Error("health checks need no auth decision");
+    },
+    observers: [grpcServerMetrics(createMetrics(registry, { perProject: false }).grpc)],
   });
   let client: HealthClient;
 
   beforeAll(async () => {
-    const { definition, implementation } = healthService(health);
-    server.addService(definition, implementation);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
-    );
+    edge.addService(healthService(health));
+    const { port } = await edge.listen({ host: "127.0.0.1", port: 0 }, ServerCredentials.createInsecure());
     const Ctor = makeGenericClientConstructor(serviceDefinition(Health), "Health");
     client = new Ctor(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as HealthClient;
   });
   afterAll(async () => {
     client?.close();
-    await new Promise<void>((done) => server.tryShutdown(() => done()));
+    await edge.close(1000);
   });
 
   const check = (service: string) =>
@@ -119,7 +120,7 @@ describe("grpc.health.v1.Health", () => {
     expect(await check("")).toEqual({ code: status.OK, status: Wire.NOT_SERVING });
   });
 
-  it("is counted by the metrics interceptor like any other service", async () => {
+  it("is counted by the gRPC metrics like any other service", async () => {
     const text = await registry.metrics();
     expect(text).toContain(
       'grpc_server_handled_total{grpc_type="unary",grpc_service="grpc.health.v1.Health",grpc_method="Check",grpc_code="NOT_FOUND"} 1',

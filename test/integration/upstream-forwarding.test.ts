@@ -30,7 +30,7 @@ import {
   WriteResponseSchema,
 } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { TelemetryService } from "../../src/gen/parca/telemetry/v1alpha1/telemetry_pb.js";
-import { rawServiceDefinition } from "../../src/upstream/raw-service-definition.js";
+import { rawServiceDefinition } from "../../src/rpc/raw-service-definition.js";
 import { inProcessGateway } from "../support/in-process-gateway.js";
 import { tempDir } from "../support/temp-dir.js";
 

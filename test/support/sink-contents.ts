@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { readRecords } from "../../src/ingest/sink/sink-reader.js";
-import type { IngestRecord } from "../../src/ingest/sink/sink.js";
+import { readRecords } from "../../src/record-log/record-reader.js";
+import type { IngestRecord } from "../../src/record-log/record.js";
 
 /** Every record in a data dir's local sink, in order per project; fails on corruption. */
 export async function sinkRecords(dataDir: string, projectId?: string): Promise<IngestRecord[]> {

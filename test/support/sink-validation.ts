@@ -8,8 +8,8 @@ import {
   sampleRecordStacktraceIds,
   schemaVersion,
 } from "../../src/ingest/arrow/index.js";
-import { readRecords } from "../../src/ingest/sink/sink-reader.js";
-import type { IngestRecord } from "../../src/ingest/sink/sink.js";
+import { readRecords } from "../../src/record-log/record-reader.js";
+import type { IngestRecord } from "../../src/record-log/record.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

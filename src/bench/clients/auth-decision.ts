@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { Metadata } from "@grpc/grpc-js";
 import { Authenticator } from "../../auth/authenticator.js";
 import { decide } from "../../auth/auth-decision.js";
+import { metadataCredentials } from "../../edge/auth-gate.js";
 import type { Actor } from "../../iam/actor.js";
 import { bootstrapInstallation } from "../../iam/bootstrap.js";
 import { IamEvents } from "../../iam/iam-events.js";
@@ -33,7 +34,7 @@ function summarize(samples: number[]): DecisionLatency {
 }
 
 /**
- * The auth decision in process, against a Redis IAM store on loopback: what the interceptor
+ * The auth decision in process, against a Redis IAM store on loopback: what the edge
  * does for one call (parse the bearer token and project id, resolve the principal, authorize
  * profile.write in the project), timed one decision at a time. Warm: every token cached. Cold:
  * every cache entry expired before each decision, so the principal (with its organization) and
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
       }
     }
     const authenticator = new Authenticator({ store: opened.store, events });
-    // The auth interceptor's own decision, on the metadata an agent sends.
+    // The edge's own decision, on the metadata an agent sends.
     const calls = headers.map((authorization) => {
       const metadata = new Metadata();
       metadata.set("authorization", authorization);
@@ -92,7 +93,8 @@ async function main(): Promise<void> {
       return metadata;
     });
     const policy = { permission: "profile.write", project: true } as const;
-    const decideCall = (metadata: Metadata) => decide({ authenticator }, policy, metadata, "127.0.0.1:40000");
+    const decideCall = (metadata: Metadata) =>
+      decide({ authenticator }, policy, metadataCredentials(metadata), "127.0.0.1:40000");
     const time = async (count: number, before?: () => void) => {
       const samples: number[] = [];
       for (let i = 0; i < count; i++) {

@@ -1,13 +1,12 @@
 import { ServerCredentials, type Server } from "@grpc/grpc-js";
 import { type HostPort, parseHostPort } from "../../config/flag-spec.js";
 import { SERVE_FLAGS } from "../../config/serve-flags.js";
-import { listenGated } from "../../rpc/gated-listener.js";
-import { stopServers } from "../../rpc/grpc-server.js";
+import { listenGated } from "../../edge/gated-listener.js";
 
 /**
- * Listens on `address` (`host:port`) as `profgate serve` listens for agents: connections accepted
- * by the gated listener, with `serve`'s default HTTP/2 receive windows, so that a bench server
- * differs from the gateway only in the work it does per call. `stop` ends it as the gateway does.
+ * Listens on `address` (`host:port`) as `profgate serve`'s edge listens for agents: connections
+ * accepted by the gated listener, with `serve`'s default HTTP/2 receive windows, so that a bare
+ * bench server differs from the gateway only in the work it does per call.
  */
 export async function listenAsGateway(
   server: Server,
@@ -23,7 +22,10 @@ export async function listenAsGateway(
   return {
     address: listener.address,
     async stop() {
-      await stopServers([server], [listener], 5000);
+      const closing = listener.close();
+      await new Promise<void>((done) => server.tryShutdown(() => done()));
+      listener.destroyAll();
+      await closing;
     },
   };
 }

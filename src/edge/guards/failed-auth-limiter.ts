@@ -1,4 +1,5 @@
-import { DomainError } from "../errors.js";
+import { DomainError } from "../../errors.js";
+import type { FailedAuthPort } from "../../auth/auth-decision.js";
 import { PeerStrikes, type PeerStrikesOptions } from "./peer-strikes.js";
 
 export type FailedAuthLimiterOptions = PeerStrikesOptions;
@@ -9,7 +10,7 @@ export type FailedAuthLimiterOptions = PeerStrikesOptions;
  * refused without asking the store, until the cool-down has passed. Token guessing and
  * misconfigured fleets cost the store at most `burst` lookups per address per cool-down.
  */
-export class FailedAuthLimiter {
+export class FailedAuthLimiter implements FailedAuthPort {
   private readonly strikes: PeerStrikes;
 
   constructor(options: FailedAuthLimiterOptions) {

@@ -1,5 +1,5 @@
-import { clientGroup } from "../iam/cidr.js";
-import { TtlCache } from "./ttl-cache.js";
+import { clientGroup } from "../../iam/cidr.js";
+import { TtlCache } from "../../auth/ttl-cache.js";
 
 interface PeerRecord {
   count: number;

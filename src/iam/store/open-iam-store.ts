@@ -2,13 +2,7 @@ import type { Logger } from "pino";
 import type { IamEvents } from "../iam-events.js";
 import { EmbeddedIamStore } from "./embedded-store.js";
 import type { IamStore } from "./iam-store.js";
-import { LocalRateLimiter, type RateLimiter } from "../../ratelimit/rate-limiter.js";
-import {
-  type ConnectRedisStoreOptions,
-  connectRedisStore,
-  createRedisClient,
-} from "./redis/connect-redis-store.js";
-import { RedisRateLimiter } from "./redis/redis-rate-limiter.js";
+import { type ConnectRedisStoreOptions, connectRedisStore } from "./redis/connect-redis-store.js";
 import { RedisChangeBus } from "./redis/redis-change-bus.js";
 
 export interface IamStoreChoice {
@@ -21,10 +15,20 @@ export interface IamStoreChoice {
 /** An open IAM store, with what else it needs closed on shutdown. */
 export interface OpenedIamStore {
   store: IamStore;
-  /** Per-project ingestion buckets: in memory, or in Redis shared by the replicas. */
-  rateLimiter: RateLimiter;
   kind: "embedded" | "redis" | "redis-cluster";
   close(): Promise<void>;
+}
+
+/** Where the Redis of `choice` is, when it names one: a URL or Cluster nodes, and the key prefix. */
+export function redisConnection(
+  choice: IamStoreChoice,
+): Pick<ConnectRedisStoreOptions, "url" | "clusterNodes" | "keyPrefix"> {
+  return {
+    ...(choice.redisUrl !== undefined
+      ? { url: choice.redisUrl }
+      : { clusterNodes: choice.redisClusterNodes ?? [] }),
+    keyPrefix: choice.redisKeyPrefix,
+  };
 }
 
 /**
@@ -39,16 +43,13 @@ export async function openIamStore(
 ): Promise<OpenedIamStore> {
   if (choice.redisUrl === undefined && choice.redisClusterNodes === undefined) {
     const store = await EmbeddedIamStore.open(choice.dataDir);
-    return { store, rateLimiter: new LocalRateLimiter(), kind: "embedded", close: () => store.close() };
+    return { store, kind: "embedded", close: () => store.close() };
   }
   if (choice.redisUrl !== undefined && choice.redisClusterNodes !== undefined) {
     throw new Error("Set either --redis-url or --redis-cluster-nodes, not both.");
   }
   const connection: ConnectRedisStoreOptions = {
-    ...(choice.redisUrl !== undefined
-      ? { url: choice.redisUrl }
-      : { clusterNodes: choice.redisClusterNodes ?? [] }),
-    keyPrefix: choice.redisKeyPrefix,
+    ...redisConnection(choice),
     onError: (error) => log.debug({ err: error }, "redis connection error"),
   };
   const store = await connectRedisStore(connection);
@@ -57,17 +58,6 @@ export async function openIamStore(
     keyPrefix: choice.redisKeyPrefix,
     events,
     onError: (error) => log.debug({ err: error }, "redis change bus error"),
-  });
-  const limiterClient = createRedisClient(connection);
-  limiterClient.on("error", (error: Error) =>
-    log.debug({ err: error }, "redis rate limiter connection error"),
-  );
-  await limiterClient.connect();
-  let warnedAt = 0;
-  const rateLimiter = new RedisRateLimiter(limiterClient, choice.redisKeyPrefix, (error) => {
-    if (Date.now() - warnedAt < 10_000) return;
-    warnedAt = Date.now();
-    log.warn({ err: error }, "rate limiting skipped while Redis is unreachable");
   });
   let lost = false;
   store.onAvailabilityChange((available) => {
@@ -87,10 +77,8 @@ export async function openIamStore(
   });
   return {
     store,
-    rateLimiter,
     kind: choice.redisUrl !== undefined ? "redis" : "redis-cluster",
     async close() {
-      await rateLimiter.close();
       await bus.close();
       await store.close();
     },

@@ -1,8 +1,8 @@
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { readFrames } from "../../ingest/sink/segment-reader.js";
-import { listProjects, listSegments, segmentPath } from "../../ingest/sink/sink-layout.js";
-import { readRecords } from "../../ingest/sink/sink-reader.js";
+import { readFrames } from "../../record-log/segment-reader.js";
+import { listProjects, listSegments, segmentPath } from "../../record-log/log-layout.js";
+import { readRecords } from "../../record-log/record-reader.js";
 import { readCursor } from "./spool-cursor.js";
 import { type DeadLetterReason, fromRecord } from "./spooled-call.js";
 

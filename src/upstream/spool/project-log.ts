@@ -1,15 +1,15 @@
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type EncodedFrame, FRAME_HEADER_BYTES } from "../../ingest/sink/segment-format.js";
-import { readFrameAt, readFrames } from "../../ingest/sink/segment-reader.js";
+import { type EncodedFrame, FRAME_HEADER_BYTES } from "../../record-log/segment-format.js";
+import { readFrameAt, readFrames } from "../../record-log/segment-reader.js";
 import {
   recoverProject,
   type SegmentPosition,
   type SinkWarningHandler,
-} from "../../ingest/sink/segment-recovery.js";
-import { nodeSegmentIo, SegmentWriter, type SinkStats } from "../../ingest/sink/segment-writer.js";
-import type { IngestRecord } from "../../ingest/sink/sink.js";
-import { ensureDir, listSegments, segmentPath, syncDir } from "../../ingest/sink/sink-layout.js";
+} from "../../record-log/segment-recovery.js";
+import { nodeSegmentIo, SegmentWriter, type SinkStats } from "../../record-log/segment-writer.js";
+import type { IngestRecord } from "../../record-log/record.js";
+import { ensureDir, listSegments, segmentPath, syncDir } from "../../record-log/log-layout.js";
 import { CursorFile, readCursor, type SpoolPosition } from "./spool-cursor.js";
 
 /** The oldest undelivered record of a project, and where the one after it starts. */

@@ -1,7 +1,7 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { FILE_MODE, syncDir } from "../../ingest/sink/sink-layout.js";
+import { FILE_MODE, syncDir } from "../../record-log/log-layout.js";
 
 /** A place in a project's spool: segment `segment`, byte `offset`. */
 export interface SpoolPosition {

@@ -1,15 +1,15 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { invalidArgument, unavailable } from "../../errors.js";
-import { LocalSink } from "../../ingest/sink/local-sink.js";
-import { encodeRecord } from "../../ingest/sink/segment-format.js";
-import type { SinkWarningHandler } from "../../ingest/sink/segment-recovery.js";
-import { type SinkStats, writeFailed } from "../../ingest/sink/segment-writer.js";
-import { DIR_MODE, isSafeProjectId, listProjects } from "../../ingest/sink/sink-layout.js";
-import { readRecords } from "../../ingest/sink/sink-reader.js";
+import { LocalSink } from "../../record-log/local-sink.js";
+import { encodeRecord } from "../../record-log/segment-format.js";
+import type { SinkWarningHandler } from "../../record-log/segment-recovery.js";
+import { type SinkStats, writeFailed } from "../../record-log/segment-writer.js";
+import { DIR_MODE, isSafeProjectId, listProjects } from "../../record-log/log-layout.js";
+import { readRecords } from "../../record-log/record-reader.js";
 import type { SpoolPort } from "../forwarding-deps.js";
 import { type Backlog, ProjectLog, type SpoolHead } from "./project-log.js";
-import type { IngestRecord } from "../../ingest/sink/sink.js";
+import type { IngestRecord } from "../../record-log/record.js";
 import { type SpooledCall, toRecord } from "./spooled-call.js";
 
 /** Spool segments are rotated at 8 MiB, so delivered data is deleted soon after delivery. */

@@ -1,4 +1,4 @@
-import { type IngestRecord, type RecordOrigin, recordOrigin } from "../../ingest/sink/sink.js";
+import { type IngestRecord, type RecordOrigin, recordOrigin } from "../../record-log/record.js";
 
 /** The unary writes that may be spooled. */
 export type SpoolMethod = "WriteRaw" | "WriteArrow";
@@ -28,7 +28,7 @@ interface SpoolMeta {
 }
 
 /**
- * A spooled call in the local sink's record format (`ingest/sink/segment-format.ts`), so the
+ * A spooled call in the local sink's record format (`record-log/segment-format.ts`), so the
  * spool reuses the segment log as it is: the record's origin and method are the call's, and
  * its payloads are `[request, meta]` where meta is JSON `{upstreamProjectId, deadLetter?}`.
  */

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Metadata } from "@grpc/grpc-js";
 import { decide } from "../../../src/auth/auth-decision.js";
+import { metadataCredentials } from "../../../src/edge/auth-gate.js";
 import { Authenticator } from "../../../src/auth/authenticator.js";
 import type { Actor } from "../../../src/iam/actor.js";
 import { IamEvents } from "../../../src/iam/iam-events.js";
@@ -116,7 +117,7 @@ describe("Authenticator", () => {
     const decision = decide(
       { authenticator: make(store) },
       { permission: "profile.write", project: true },
-      metadata,
+      metadataCredentials(metadata),
       "127.0.0.1:40000",
     );
     await new Promise((r) => setImmediate(r));
@@ -136,7 +137,7 @@ describe("Authenticator", () => {
         decide(
           { authenticator: auth },
           { permission: "profile.write", project: true },
-          metadata,
+          metadataCredentials(metadata),
           "127.0.0.1:1",
         );
     };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isAllowed } from "../../../src/iam/authorize.js";
 import { ROLES, type Role } from "../../../src/iam/model.js";
-import { INGEST_POLICIES } from "../../../src/ingest/ingest-services.js";
+import { INGEST_POLICIES } from "../../../src/auth/method-policies.js";
 
 const PROJECT = "11111111-1111-4111-8111-111111111111";
 const OTHER = "22222222-2222-4222-8222-222222222222";

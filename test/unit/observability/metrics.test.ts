@@ -92,7 +92,7 @@ describe("createMetrics", () => {
   it("reads the open connections at each scrape", async () => {
     const registry = new Registry();
     let open = 3;
-    createMetrics(registry, { perProject: false, openConnections: () => open });
+    createMetrics(registry, { perProject: false }).connections.countFrom(() => open);
     expect(await registry.getSingleMetricAsString("profgate_grpc_connections")).toContain(
       "profgate_grpc_connections 3",
     );

@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalSink } from "../../../src/ingest/sink/local-sink.js";
-import { nodeSegmentIo, type SegmentIo } from "../../../src/ingest/sink/segment-writer.js";
+import { LocalSink } from "../../../src/record-log/local-sink.js";
+import { nodeSegmentIo, type SegmentIo } from "../../../src/record-log/segment-writer.js";
 import {
   bytes,
   expectSameRecord,

@@ -1,8 +1,8 @@
 import { appendFile, open, readdir, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalSink } from "../../../src/ingest/sink/local-sink.js";
-import type { IngestRecord } from "../../../src/ingest/sink/sink.js";
+import { LocalSink } from "../../../src/record-log/local-sink.js";
+import type { IngestRecord } from "../../../src/record-log/record.js";
 import { bytes, expectSameRecord, PROJECT_A, readAll, record, recordsOf, tempDir } from "./sink-fixtures.js";
 
 let dir: string;

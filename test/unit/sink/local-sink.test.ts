@@ -2,8 +2,8 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../../src/errors.js";
-import { LocalSink } from "../../../src/ingest/sink/local-sink.js";
-import type { IngestRecord } from "../../../src/ingest/sink/sink.js";
+import { LocalSink } from "../../../src/record-log/local-sink.js";
+import type { IngestRecord } from "../../../src/record-log/record.js";
 import {
   bytes,
   expectSameRecord,

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import type { SinkEntry } from "../../../src/ingest/sink/sink-reader.js";
-import { readRecords } from "../../../src/ingest/sink/sink-reader.js";
-import type { IngestMethod, IngestRecord } from "../../../src/ingest/sink/sink.js";
+import type { SinkEntry } from "../../../src/record-log/record-reader.js";
+import { readRecords } from "../../../src/record-log/record-reader.js";
+import type { IngestMethod, IngestRecord } from "../../../src/record-log/record.js";
 
 export const PROJECT_A = "3f0c2a4e-7b1d-4c8e-9a2f-0d5e6b7c8a91";
 export const PROJECT_B = "b21e8f70-44a3-4e0b-8c6d-9f1a2b3c4d5e";

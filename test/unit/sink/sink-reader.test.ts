@@ -1,8 +1,8 @@
 import { stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalSink } from "../../../src/ingest/sink/local-sink.js";
-import { summarizeSink } from "../../../src/ingest/sink/sink-reader.js";
+import { LocalSink } from "../../../src/record-log/local-sink.js";
+import { summarizeSink } from "../../../src/record-log/record-reader.js";
 import { bytes, PROJECT_A, PROJECT_B, readAll, record, recordsOf, tempDir } from "./sink-fixtures.js";
 
 let dir: string;

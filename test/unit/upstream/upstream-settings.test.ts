@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, loadFlags } from "../../../src/config/load-flags.js";
 import { SERVE_FLAGS } from "../../../src/config/serve-flags.js";
-import { parseDialAddress, parseGrpcHeaders } from "../../../src/upstream/upstream-flag-parsers.js";
+import { parseDialAddress, parseGrpcHeaders } from "../../../src/config/upstream-flag-parsers.js";
 import { upstreamSettings } from "../../../src/upstream/upstream-settings.js";
 import { tempDir } from "../../support/temp-dir.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FailedAuthLimiter } from "../../../src/auth/failed-auth-limiter.js";
+import { FailedAuthLimiter } from "../../../src/edge/guards/failed-auth-limiter.js";
 import { LocalRateLimiter } from "../../../src/ratelimit/rate-limiter.js";
 
 describe("FailedAuthLimiter", () => {

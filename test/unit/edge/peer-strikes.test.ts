@@ -1,8 +1,7 @@
-import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { clientGroup } from "../../../src/iam/cidr.js";
-import { PeerStrikes } from "../../../src/auth/peer-strikes.js";
-import { AbandonedStreamGuard } from "../../../src/rpc/abandoned-streams.js";
+import { PeerStrikes } from "../../../src/edge/guards/peer-strikes.js";
+import { AbandonedStreamGuard } from "../../../src/edge/guards/abandoned-streams.js";
 
 describe("PeerStrikes", () => {
   it("cools an address down at the burst, for the cool-down, others unaffected", () => {
@@ -64,19 +63,13 @@ describe("AbandonedStreamGuard", () => {
   it("counts only abandoned calls, cuts the address off once at the burst, and refuses it while it cools down", () => {
     let now = 0;
     const cutOffs: string[] = [];
-    const guard = new AbandonedStreamGuard({
-      burst: 3,
-      cooldownMs: 1000,
-      now: () => now,
-      // A call that passed authentication; one still waiting for the store carries no metadata here.
-      authorized: (call) => call.metadata !== undefined,
-      cutOff: (address) => {
-        cutOffs.push(address);
-        return 2;
-      },
-    });
-    const call = (abandoned: boolean, peer = "10.0.0.1:5000", authorized = true) =>
-      guard.observe({ abandoned, peer, metadata: authorized ? new Metadata() : undefined });
+    const guard = new AbandonedStreamGuard({ burst: 3, cooldownMs: 1000, now: () => now });
+    const caller = { organizationId: "o", projectId: "p", serviceAccountId: "s", tokenId: "t" };
+    // A call that passed authentication has a caller; one still waiting for the store has none.
+    const call = (abandoned: boolean, peer = "10.0.0.1:5000", authorized = true) => {
+      const address = guard.strike({ abandoned, peer, caller: authorized ? caller : undefined });
+      if (address !== undefined) cutOffs.push(address);
+    };
     for (let i = 0; i < 10; i++) call(false);
     // Abandoned before authentication finished (the store was slow): not the client's doing.
     for (let i = 0; i < 10; i++) call(true, "10.0.0.1:5000", false);

@@ -1,0 +1,157 @@
+import type { EventEmitter } from "node:events";
+import { createRequire } from "node:module";
+import type { ServerHttp2Session } from "node:http2";
+import { Readable } from "node:stream";
+import { Server, ServerCredentials, status } from "@grpc/grpc-js";
+
+/**
+ * Every place where profgate relies on grpc-js beyond its documented API, in one file. Each has
+ * a check that `checkGrpcInternals` runs when an edge is created, so that a grpc-js upgrade that
+ * moves one of them fails the start loudly instead of silently serving without it, and a test
+ * of its own (test/unit/edge/grpc-internals.test.ts). Where grpc-js offers a public route it is
+ * used instead, and named here:
+ *
+ * - connections are handed to grpc-js through `Server.createConnectionInjector` (public);
+ * - reading is held back until the auth decision by subclassing `ServerInterceptingCall` and
+ *   its public `startRead` (edge/auth-gate.ts);
+ * - TLS certificates are replaced through `ServerCredentials`' protected
+ *   `updateSecureContextOptions`, the route grpc-js's own certificate providers take; the
+ *   providers themselves cannot require TLS 1.3 nor keep the previous certificate when a renewed
+ *   file does not load (edge/tls-credentials.ts).
+ */
+
+interface StatusLike {
+  code: number;
+  details: string;
+}
+
+interface GrpcModules {
+  sendStatusOwner: { prototype: { sendStatus(s: StatusLike): void } } | undefined;
+}
+
+function grpcModules(): GrpcModules {
+  const require = createRequire(import.meta.url);
+  const interceptors = require("@grpc/grpc-js/build/src/server-interceptors.js") as {
+    BaseServerInterceptingCall?: GrpcModules["sendStatusOwner"];
+  };
+  return { sendStatusOwner: interceptors.BaseServerInterceptingCall };
+}
+
+/** The private fields of a grpc-js `Server` that the receive windows need. */
+interface ServerInternals {
+  commonServerOptions?: { settings?: Record<string, unknown> };
+  http2Servers?: Map<EventEmitter, unknown>;
+}
+
+/** grpc-js's own refusals of an oversized message, before (length prefix) and after decompression. */
+const OVERSIZE = /^Received message larger than max \((\d+) vs\.? (\d+)\)/;
+const OVERSIZE_DECOMPRESSED = /^Received message that decompresses to a size larger than (\d+)/;
+
+/**
+ * The refusal of a message above the receive limit as INVALID_ARGUMENT naming the limit of the
+ * server that refused it, or undefined for any other status. parca-agent retries
+ * RESOURCE_EXHAUSTED ten times, and resending a payload that is simply too large can never
+ * succeed (docs/wire-contract.md).
+ */
+export function oversizeRefusal(s: StatusLike): StatusLike | undefined {
+  if (s.code !== status.RESOURCE_EXHAUSTED) return undefined;
+  const plain = OVERSIZE.exec(s.details);
+  const decompressed = plain ? undefined : OVERSIZE_DECOMPRESSED.exec(s.details);
+  if (!plain && !decompressed) return undefined;
+  const details = plain
+    ? `The message of ${plain[1]} bytes is larger than the gateway's limit of ${plain[2]} bytes; send smaller batches.`
+    : `The message decompresses to more than the gateway's limit of ${decompressed?.[1]} bytes; send smaller batches.`;
+  return { ...s, code: status.INVALID_ARGUMENT, details };
+}
+
+let oversizeInstalled = false;
+
+/**
+ * grpc-js sends its oversize status from its base call, below every interceptor, as soon as a
+ * message's length prefix (or its decompressed size) exceeds the limit; nothing is buffered. The
+ * only place to change the code is that class's `sendStatus`, wrapped once per process.
+ */
+export function refuseOversizeWithInvalidArgument(): void {
+  if (oversizeInstalled) return;
+  const prototype = grpcModules().sendStatusOwner?.prototype;
+  if (!prototype) throw new Error("grpc-js internals changed: BaseServerInterceptingCall not found");
+  oversizeInstalled = true;
+  const original = prototype.sendStatus;
+  prototype.sendStatus = function sendStatus(this: unknown, s: StatusLike) {
+    return original.call(this, oversizeRefusal(s) ?? s);
+  };
+}
+
+/** HTTP/2 flow-control windows for what clients send: per stream, and per connection. */
+export interface ReceiveWindows {
+  streamBytes: number;
+  connectionBytes: number;
+}
+
+/**
+ * grpc-js 1.14 has no option for HTTP/2 receive windows (grpc-node #3058 adds one). The stream
+ * window is a setting grpc-js passes to every HTTP/2 server it creates (`commonServerOptions`),
+ * and the connection window is set on each session of the server `create` adds (`http2Servers`).
+ */
+export function withReceiveWindows<T>(server: Server, windows: ReceiveWindows, create: () => T): T {
+  const internals = server as unknown as ServerInternals;
+  const common = internals.commonServerOptions;
+  const servers = internals.http2Servers;
+  if (typeof common !== "object" || !(servers instanceof Map)) {
+    throw new Error(
+      "this grpc-js version does not expose its HTTP/2 server options: receive windows cannot be set",
+    );
+  }
+  common.settings = { ...common.settings, initialWindowSize: windows.streamBytes };
+  const before = new Set(servers.keys());
+  const created = create();
+  for (const http2Server of servers.keys()) {
+    if (before.has(http2Server)) continue;
+    http2Server.on("session", (session: ServerHttp2Session) => {
+      if (!session.destroyed) session.setLocalWindowSize(windows.connectionBytes);
+    });
+  }
+  return created;
+}
+
+/**
+ * grpc-js reads up to 16 messages ahead into a server stream's buffer even while it is paused
+ * (its streams are object-mode Readables with the default high-water mark, and it offers no
+ * option); with upload chunks of up to 8 MiB that is 128 MiB per call. This lowers the
+ * high-water mark of one stream to `messages`.
+ */
+export function limitReadAhead(stream: Readable, messages: number): void {
+  const state = (stream as unknown as { _readableState?: { highWaterMark?: unknown } })._readableState;
+  if (state && typeof state.highWaterMark === "number") state.highWaterMark = messages;
+}
+
+let checked = false;
+
+/**
+ * Checks, once per process, that every internal above is where this file expects it; throws an
+ * error naming the one that moved.
+ */
+export function checkGrpcInternals(): void {
+  if (checked) return;
+  const problems: string[] = [];
+  if (typeof grpcModules().sendStatusOwner?.prototype.sendStatus !== "function")
+    problems.push("BaseServerInterceptingCall.prototype.sendStatus (oversize refusals)");
+  const probe = new Server() as unknown as ServerInternals & { createConnectionInjector?: unknown };
+  if (typeof probe.commonServerOptions !== "object" || !(probe.http2Servers instanceof Map))
+    problems.push("Server.commonServerOptions / http2Servers (HTTP/2 receive windows)");
+  if (typeof probe.createConnectionInjector !== "function")
+    problems.push("Server.createConnectionInjector (the gated listener)");
+  const credentials = ServerCredentials.prototype as unknown as { updateSecureContextOptions?: unknown };
+  if (typeof credentials.updateSecureContextOptions !== "function")
+    problems.push("ServerCredentials.updateSecureContextOptions (TLS reload)");
+  const readable = new Readable({ objectMode: true, read() {} });
+  const state = (readable as unknown as { _readableState?: { highWaterMark?: unknown } })._readableState;
+  if (typeof state?.highWaterMark !== "number")
+    problems.push("Readable._readableState.highWaterMark (upload read-ahead)");
+  if (problems.length > 0) {
+    throw new Error(
+      `this @grpc/grpc-js (or Node) no longer has what profgate relies on: ${problems.join("; ")}. Pin @grpc/grpc-js to the version in package-lock.json.`,
+    );
+  }
+  checked = true;
+}

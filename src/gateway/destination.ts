@@ -1,0 +1,85 @@
+import { join } from "node:path";
+import { status } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { ServeConfig } from "../config/serve-flags.js";
+import { AgentRegistry } from "../ingest/agent-registry.js";
+import { DebuginfoStore } from "../ingest/debuginfo/debuginfo-store.js";
+import { ingestServices } from "../ingest/ingest-services.js";
+import { LocalSink } from "../record-log/local-sink.js";
+import { meteredSink } from "../observability/metered-sink.js";
+import { grpcCodeName } from "../observability/metric-labels.js";
+import type { ProfgateMetrics } from "../observability/metrics.js";
+import type { ServiceBinding } from "../rpc/service-binding.js";
+import { openUpstream } from "../upstream/upstream-services.js";
+import type { UpstreamSettings } from "../upstream/upstream-settings.js";
+
+/** Where accepted calls go: the agent-facing services that store them here or forward them. */
+export interface Destination {
+  /** `local` or `upstream`, for the log. */
+  kind: "local" | "upstream";
+  /** The agent-facing services; the edge in front of them is the same either way. */
+  services: ServiceBinding[];
+  /** The upstream connection's state (readiness); undefined when storing locally. */
+  connectivity(): string | undefined;
+  /** Flushes and closes: call after the listeners stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one choice between storing and forwarding: with `forwarding` settings, the same services
+ * forwarded as bytes to the upstream (with `--spool`, durably spooled when it fails); otherwise
+ * the handlers that validate and store into the durable local sink and the debuginfo store.
+ */
+export async function openDestination(
+  config: ServeConfig,
+  dataDir: string,
+  forwarding: UpstreamSettings | undefined,
+  metrics: ProfgateMetrics,
+  log: Logger,
+): Promise<Destination> {
+  const { ingest } = metrics;
+  if (forwarding) {
+    const upstream = await openUpstream(forwarding, log, {
+      uploadTimeoutMs: config.uploadTimeout,
+      onUpstreamCall: (method, seconds, code) => {
+        ingest.upstreamSeconds.observe({ method }, seconds);
+        if (code !== status.OK) ingest.upstreamErrors.inc({ method, code: grpcCodeName(code) });
+      },
+    });
+    const spoolGauges = setInterval(() => {
+      const spool = upstream.spoolStats();
+      if (!spool) return;
+      ingest.spoolBacklogRecords.set(spool.backlogRecords);
+      ingest.spoolBacklogBytes.set(spool.backlogBytes);
+    }, 1000);
+    spoolGauges.unref();
+    return {
+      kind: "upstream",
+      services: upstream.services,
+      connectivity: () => upstream.connectivity(),
+      async close() {
+        clearInterval(spoolGauges);
+        await upstream.close();
+      },
+    };
+  }
+  const sink = await LocalSink.open({
+    dir: join(dataDir, "sink"),
+    onWarning: (message, details) => log.warn({ details }, message),
+  });
+  const services = ingestServices({
+    sink: meteredSink(sink, metrics),
+    debuginfo: new DebuginfoStore({ dir: join(dataDir, "debuginfo") }),
+    agents: new AgentRegistry(),
+    log,
+    now: Date.now,
+    writeExchangeTimeoutMs: 5000,
+    uploadTimeoutMs: config.uploadTimeout,
+    onRejected: (method, reason) => ingest.rejections.inc({ method, reason }),
+    onUpload: (result, bytes) => {
+      ingest.debuginfoUploads.inc({ result });
+      ingest.debuginfoUploadBytes.inc(bytes);
+    },
+  });
+  return { kind: "local", services, connectivity: () => undefined, close: () => sink.close() };
+}

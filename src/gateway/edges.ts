@@ -1,0 +1,134 @@
+import type { Logger } from "pino";
+import { type DecisionDeps, decide } from "../auth/auth-decision.js";
+import { ADMIN_POLICIES, INGEST_POLICIES, policyTable } from "../auth/method-policies.js";
+import type { AuthContext } from "../auth/principal.js";
+import type { ServeConfig } from "../config/serve-flags.js";
+import type { CallDecision } from "../edge/auth-gate.js";
+import { createEdge, type Edge, type EdgeHooks } from "../edge/create-edge.js";
+import { AbandonedStreamGuard } from "../edge/guards/abandoned-streams.js";
+import { FailedAuthLimiter } from "../edge/guards/failed-auth-limiter.js";
+import { type MemoryGuard, memoryGuard } from "../edge/guards/memory-guard.js";
+import { clientGroup } from "../iam/cidr.js";
+import type { Admit } from "../ingest/admission.js";
+import { authMetricsHooks } from "../observability/auth-metrics.js";
+import { callLogger } from "../observability/call-log.js";
+import { grpcServerMetrics } from "../observability/grpc-server-metrics.js";
+import type { ProfgateMetrics } from "../observability/metrics.js";
+import type { CallObserver } from "../rpc/call-events.js";
+
+/** Parca's server accepts messages up to 64 MiB; agents send up to 32 MiB. */
+export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
+/** What both of a gateway's edges share. */
+export interface EdgeParts {
+  config: ServeConfig;
+  log: Logger;
+  metrics: ProfgateMetrics;
+  decisionDeps: DecisionDeps;
+  /** A token passed the gate: its last-used date is recorded. */
+  onAllowed: (context: AuthContext) => void;
+  /** The agent listener's decision instead of the IAM check: only the benchmark's no-auth baseline. */
+  trusted?: AuthContext | undefined;
+}
+
+/** The per-address and memory guards, built once from the flags. */
+export interface Guards {
+  failedAuth: FailedAuthLimiter;
+  memory: MemoryGuard;
+  abandoned: AbandonedStreamGuard;
+  groupOf: (address: string) => string;
+}
+
+export function openGuards(config: ServeConfig, log: Logger): Guards {
+  const groupOf = (address: string) => clientGroup(address, config.peerIpv6Prefix);
+  return {
+    groupOf,
+    failedAuth: new FailedAuthLimiter({
+      burst: config.authFailureBurst,
+      cooldownMs: config.authFailureCooldown,
+      groupOf,
+    }),
+    memory: memoryGuard({
+      softLimitBytes: config.memorySoftLimit,
+      guarded: (path) => INGEST_POLICIES.has(path),
+      onChange: (pressed, heapUsed, limit) =>
+        pressed
+          ? log.warn({ heapUsed, limit }, "memory above the soft limit: refusing new writes with UNAVAILABLE")
+          : log.info({ heapUsed, limit }, "memory back below the soft limit: accepting writes again"),
+    }),
+    abandoned: new AbandonedStreamGuard({
+      burst: config.abandonedStreamBurst,
+      cooldownMs: config.abandonedStreamCooldown,
+      groupOf,
+    }),
+  };
+}
+
+function callDecision(parts: EdgeParts): CallDecision {
+  return (policy, credentials, peer) => decide(parts.decisionDeps, policy, credentials, peer);
+}
+
+function commonHooks(parts: EdgeParts): EdgeHooks {
+  const { log } = parts;
+  return {
+    onDecision: authMetricsHooks(parts.metrics.auth).onDecision,
+    onAllowed: parts.onAllowed,
+    onHandlerFault: (method, cause) => log.error({ err: cause, method }, "a call failed inside the gateway"),
+    onListenerError: (error) => log.error({ err: error }, "a gRPC listener failed to accept a connection"),
+  };
+}
+
+/** The observers every edge has: the gRPC server metrics and the call log. */
+function observers(parts: EdgeParts): CallObserver[] {
+  return [grpcServerMetrics(parts.metrics.grpc), callLogger({ log: parts.log })];
+}
+
+/**
+ * The agent listener's edge: ingestion policies, the receive limit, connection bounds and
+ * windows, every guard, and admission of what writes send.
+ */
+export function agentEdge(parts: EdgeParts, guards: Guards, admit: Admit): Edge {
+  const { config, log, metrics } = parts;
+  const trusted = parts.trusted;
+  return createEdge({
+    policyFor: policyTable(INGEST_POLICIES),
+    decide: trusted ? () => trusted : callDecision(parts),
+    admit,
+    observers: observers(parts),
+    guards: { memory: guards.memory, abandoned: guards.abandoned },
+    hooks: {
+      ...commonHooks(parts),
+      onAdmissionRefused: (path, reason) =>
+        metrics.ingest.rejections.inc({ method: path.slice(path.lastIndexOf("/") + 1), reason }),
+      onConnectionRefused: () => metrics.connections.refused.inc(),
+      onCutOff: (address, closedConnections) => {
+        metrics.connections.cutOffs.inc({ reason: "abandoned_streams" });
+        log.warn(
+          { address, closedConnections, burst: config.abandonedStreamBurst },
+          `a client address abandoned too many streams: closed its connections, refusing new ones for ${config.abandonedStreamCooldown / 1000}s`,
+        );
+      },
+    },
+    transport: {
+      maxReceiveBytes: MAX_RECEIVE_BYTES,
+      maxConnectionAgeMs: config.maxConnectionAge,
+      maxConnectionIdleMs: config.maxConnectionIdle,
+      maxConcurrentStreams: config.maxConcurrentStreams,
+      receiveWindows: {
+        streamBytes: config.http2StreamWindow,
+        connectionBytes: config.http2ConnectionWindow,
+      },
+      groupOf: guards.groupOf,
+    },
+  });
+}
+
+/** The admin listener's edge: admin policies, grpc-js's default limits, the shared auth decision. */
+export function adminEdge(parts: EdgeParts): Edge {
+  return createEdge({
+    policyFor: policyTable(ADMIN_POLICIES),
+    decide: callDecision(parts),
+    observers: observers(parts),
+    hooks: commonHooks(parts),
+  });
+}

@@ -1,0 +1,24 @@
+import type { HealthStatus } from "../observability/health-status.js";
+import type { Destination } from "./destination.js";
+import type { IamParts } from "./iam-parts.js";
+
+/**
+ * `/readyz`: ready while the IAM store is reachable, the upstream (when forwarding) is not
+ * failing, and the gateway is not shutting down. An idle upstream channel is not a failure: it
+ * connects on the next call.
+ */
+export function readiness(iam: IamParts, destination: Destination, health: HealthStatus) {
+  return () => {
+    const upstream = destination.connectivity();
+    const upstreamReady = upstream === undefined || !["TRANSIENT_FAILURE", "SHUTDOWN"].includes(upstream);
+    const storeReady = iam.available();
+    return {
+      ready: storeReady && upstreamReady && !health.shuttingDown,
+      checks: {
+        store: storeReady ? "ok" : "unreachable",
+        ...(upstream !== undefined ? { upstream } : {}),
+        shuttingDown: health.shuttingDown,
+      },
+    };
+  };
+}
