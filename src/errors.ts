@@ -56,8 +56,10 @@ export interface ErrorDescription {
   cause?: unknown;
 }
 
-/** Node errno codes meaning the disk cannot take a write now (full, read-only, failing, out of files). */
-const STORAGE_UNAVAILABLE = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO", "EMFILE", "ENFILE"]);
+/** Node errno codes meaning the disk cannot take a write now (full, read-only, failing). */
+const STORAGE_UNAVAILABLE = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO"]);
+/** Node errno codes meaning the process (or the system) has no file descriptor left. */
+const OUT_OF_FILES = new Set(["EMFILE", "ENFILE"]);
 
 /**
  * The one classification of anything thrown. DomainErrors keep their sentence; a file system
@@ -70,6 +72,14 @@ export function describeError(error: unknown): ErrorDescription {
     return { kind: error.kind, message: redactTokens(error.message), reason: error.reason };
   }
   const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof errno === "string" && OUT_OF_FILES.has(errno)) {
+    return {
+      kind: "unavailable",
+      message: "The gateway has no file descriptor left to serve this call; retry later.",
+      reason: "out_of_files",
+      cause: error,
+    };
+  }
   if (typeof errno === "string" && STORAGE_UNAVAILABLE.has(errno)) {
     return {
       kind: "unavailable",

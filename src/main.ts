@@ -4,7 +4,6 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { adminServices } from "./admin/admin-services.js";
 import { addReflection } from "./admin/reflection.js";
-import { type DecisionDeps, decide } from "./auth/auth-decision.js";
 import type { AuthContext } from "./auth/principal.js";
 import type { HostPort } from "./config/flag-spec.js";
 import type { ServeConfig } from "./config/serve-flags.js";
@@ -12,9 +11,10 @@ import { startConsoleServer } from "./console/console-server.js";
 import { agentEndpoint } from "./console/info-routes.js";
 import { agentCredentials } from "./gateway/agent-credentials.js";
 import { openDestination } from "./gateway/destination.js";
-import { adminEdge, agentEdge, type EdgeParts, openGuards } from "./gateway/edges.js";
+import { adminEdge, agentEdge, callDecision, type EdgeParts, openGuards } from "./gateway/edges.js";
 import { openIam } from "./gateway/iam-parts.js";
 import { readiness } from "./gateway/readiness.js";
+import { endRevokedCalls } from "./gateway/revocation.js";
 import { logStart } from "./gateway/start-log.js";
 import { file_profgate_iam_v1_iam } from "./gen/profgate/iam/v1/iam_pb.js";
 import { createAdmission } from "./ingest/admission.js";
@@ -66,12 +66,11 @@ export async function startGateway(
   const destination = await openDestination(config, dataDir, forwarding, metrics, log);
   const limiter = await openRateLimiter({ ...config, dataDir }, log);
   const guards = openGuards(config, log);
-  const decisionDeps: DecisionDeps = { authenticator: iam.authenticator, failedAuth: guards.failedAuth };
   const parts: EdgeParts = {
     config,
     log,
     metrics,
-    decisionDeps,
+    authenticator: iam.authenticator,
     onAllowed: (context) => iam.usage.note(context.tokenId, context.organizationId),
     trusted: options.trustAgentToken ? await agentTokenContext(iam) : undefined,
   };
@@ -87,9 +86,10 @@ export async function startGateway(
   const health = new HealthStatus();
   const agent = agentEdge(parts, guards, admit);
   for (const service of [...destination.services, healthService(health)]) agent.addService(service);
-  const admin = adminEdge(parts);
+  const admin = adminEdge(parts, guards);
   for (const service of adminServices(iam.iam)) admin.addService(service);
   addReflection(admin.server, [file_profgate_iam_v1_iam]);
+  const stopRevoking = endRevokedCalls(iam.events, iam.authenticator, [agent, admin]);
 
   const tls = await agentCredentials(config, log);
   const grpcAddress = await agent.listen(config.grpcAddress, tls.credentials);
@@ -109,7 +109,7 @@ export async function startGateway(
             ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
             : undefined,
         iam: iam.iam,
-        decide: (policy, credentials, peer) => decide(decisionDeps, policy, credentials, peer),
+        decide: callDecision(iam.authenticator, guards.operatorFailedAuth),
         onAllowed: (principal) => iam.usage.note(principal.tokenId, principal.organizationId),
         endpoint: agentEndpoint(grpcAddress, config.tlsCertFile !== undefined),
         log,
@@ -134,6 +134,7 @@ export async function startGateway(
     consoleAddress,
     async close() {
       health.shutdown();
+      stopRevoking();
       const stopped = await Promise.all([
         agent.close(config.shutdownGrace),
         admin.close(config.shutdownGrace),

@@ -92,8 +92,12 @@ export function adminHandlers(iam: IamService): UntypedServiceImplementation {
     ),
     setProjectLimits: handle(async (actor, r: SetProjectLimitsRequest) => {
       const limits =
-        r.bytesPerSecond > 0n
-          ? { bytesPerSecond: Number(r.bytesPerSecond), burstBytes: Number(r.burstBytes) }
+        r.bytesPerSecond > 0n || r.debuginfoQuotaBytes > 0n
+          ? {
+              bytesPerSecond: Number(r.bytesPerSecond),
+              burstBytes: r.bytesPerSecond > 0n ? Number(r.burstBytes) : 0,
+              ...(r.debuginfoQuotaBytes > 0n ? { debuginfoBytes: Number(r.debuginfoQuotaBytes) } : {}),
+            }
           : undefined;
       return create(SetProjectLimitsResponseSchema, {
         project: toProto.project(await iam.setProjectLimits(actor, r.id, limits)),

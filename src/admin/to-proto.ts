@@ -32,6 +32,7 @@ export const toProto = {
       createdAt: ts(p.createdAt),
       rateLimitBytesPerSecond: BigInt(p.limits?.bytesPerSecond ?? 0),
       rateLimitBurstBytes: BigInt(p.limits?.burstBytes ?? 0),
+      debuginfoQuotaBytes: BigInt(p.limits?.debuginfoBytes ?? 0),
     }),
   serviceAccount: (a: ServiceAccount & { tokenCount?: number }, tokenQuota: number) =>
     create(ServiceAccountSchema, {

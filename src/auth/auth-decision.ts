@@ -39,7 +39,9 @@ export interface DecisionDeps {
  * function that reads it, called only when needed): the caller's context, or a DomainError with
  * the reason it was refused (docs/iam-model.md). When the token and the project are cached, as
  * for nearly every call, the decision is made at once, without a promise; otherwise it is a
- * promise. The same decision serves the gRPC edge and the console's API.
+ * promise. The same decision serves the gRPC edge and the console's API. The failed-auth
+ * limiter refuses only tokens not known to be valid: a cooling-down address (a NAT shared with a
+ * misconfigured neighbour) keeps using the tokens that were valid when last looked up.
  */
 export function decide(
   deps: DecisionDeps,
@@ -78,7 +80,8 @@ export function decide(
     const project = wantsProject(policy) ? authenticator.projectNow(projectId) : null;
     if (project !== undefined)
       return allowedContext(authenticator, policy, principal, projectId, project, addressOf);
-  } else if (failedAuth?.enabled) {
+  } else if (failedAuth?.enabled && !authenticator.wasValid(tokenHash)) {
+    // A token valid when last looked up is no guess: a neighbour's junk must not lock it out.
     failedAuth.check(addressOf());
   }
   return decideFromStore(deps, policy, token, tokenHash, projectId, addressOf, principal);

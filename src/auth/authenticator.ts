@@ -102,6 +102,16 @@ export class Authenticator {
     return this.valid(cached);
   }
 
+  /**
+   * Whether `tokenHash` belonged to a valid, unexpired token when it was last looked up, even if
+   * that cache entry has expired since: such a token is no guess, and the failed-auth limiter
+   * does not refuse it.
+   */
+  wasValid(tokenHash: string): boolean {
+    const principal = this.principals.getStale(tokenHash)?.value;
+    return !!principal && (principal.expiresAt === undefined || principal.expiresAt > this.now());
+  }
+
   private valid(principal: Cached<Principal>): Principal {
     if (!principal) {
       throw deny("unauthenticated", "unknown_token", "Invalid token: it is unknown or has been revoked.");

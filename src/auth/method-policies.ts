@@ -27,6 +27,10 @@ export interface MethodPolicy {
   project: boolean;
   /** What the call sends counts against its project's rate limit (the edge's admission gate). */
   admitted?: boolean;
+  /** A message limit below the listener's, refused at the length prefix (the edge's intake). */
+  maxMessageBytes?: number;
+  /** Calls held open at once are bounded per service account and process (uploads). */
+  boundedOpen?: boolean;
 }
 
 /** A listener's policies: method path -> policy; "public" skips authentication (health, reflection). */
@@ -49,21 +53,37 @@ export const isPublicMethod = (path: string): boolean =>
 
 const pathOf = (service: DescService, method: string) => `/${service.typeName}/${method}`;
 
-/**
- * The permission each agent-facing service requires, per docs/iam-model.md, and whether its
- * payloads count against the project's rate limit.
- */
-const INGEST_PERMISSIONS: ReadonlyArray<[DescService, Permission, boolean]> = [
-  [ProfileStoreService, "profile.write", true],
-  [DebuginfoService, "debuginfo.write", false],
-  [TelemetryService, "telemetry.report", false],
-  [AgentsService, "profile.read", false],
+/** A panic report is an agent's stderr tail and a few labels: far below this. */
+export const PANIC_REPORT_MAX_BYTES = 1024 * 1024;
+
+/** The permission each agent-facing service requires, per docs/iam-model.md. */
+const INGEST_PERMISSIONS: ReadonlyArray<[DescService, Permission]> = [
+  [ProfileStoreService, "profile.write"],
+  [DebuginfoService, "debuginfo.write"],
+  [TelemetryService, "telemetry.report"],
+  [AgentsService, "profile.read"],
 ];
+
+/**
+ * What else an ingestion method is bound by: every byte that reaches the sink or the debuginfo
+ * store is admitted against the project's rate limit; uploads held open at once are bounded; a
+ * panic report is small.
+ */
+const INGEST_BOUNDS: Readonly<Record<string, Partial<MethodPolicy>>> = {
+  [pathOf(ProfileStoreService, "WriteRaw")]: { admitted: true },
+  [pathOf(ProfileStoreService, "WriteArrow")]: { admitted: true },
+  [pathOf(ProfileStoreService, "Write")]: { admitted: true },
+  [pathOf(DebuginfoService, "Upload")]: { admitted: true, boundedOpen: true },
+  [pathOf(TelemetryService, "ReportPanic")]: { admitted: true, maxMessageBytes: PANIC_REPORT_MAX_BYTES },
+};
 
 /** The agent listener: every ingestion call names a project and is authorized in it. */
 export const INGEST_POLICIES: ReadonlyMap<string, MethodPolicy> = new Map(
-  INGEST_PERMISSIONS.flatMap(([service, permission, admitted]) =>
-    service.methods.map((m) => [pathOf(service, m.name), { permission, project: true, admitted }] as const),
+  INGEST_PERMISSIONS.flatMap(([service, permission]) =>
+    service.methods.map((m) => {
+      const path = pathOf(service, m.name);
+      return [path, { permission, project: true, ...INGEST_BOUNDS[path] }] as const;
+    }),
   ),
 );
 

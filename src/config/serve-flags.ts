@@ -232,8 +232,50 @@ export const SERVE_FLAGS = {
   memorySoftLimit: {
     name: "memory-soft-limit",
     description:
-      "Above this much V8 heap in use, new writes get UNAVAILABLE (agents retry) instead of the process dying. 0: 85% of the heap limit.",
+      "Above this much memory in use (V8 heap plus the Buffers outside it), new calls get UNAVAILABLE (agents retry) instead of the process dying. 0: 85% of the heap limit.",
     default: "0",
+    parse: parseBytes,
+  },
+  debuginfoQuotaBytes: {
+    name: "debuginfo-quota-bytes",
+    description:
+      "Debuginfo one project may store (uploads in progress included) unless it has a quota of its own (profgate iam projects set-limits --debuginfo-quota); beyond, InitiateUpload gets RESOURCE_EXHAUSTED. 0: no quota.",
+    default: "20GiB",
+    parse: parseBytes,
+  },
+  maxOpenUploads: {
+    name: "max-open-uploads",
+    description:
+      "Debuginfo uploads the gateway holds open at once (each holds a file or an upstream stream); beyond, RESOURCE_EXHAUSTED. 0: no bound.",
+    default: "256",
+    parse: parseNonNegativeInt,
+  },
+  maxOpenUploadsPerAccount: {
+    name: "max-open-uploads-per-account",
+    description:
+      "Debuginfo uploads one service account holds open at once; beyond, RESOURCE_EXHAUSTED. 0: no bound.",
+    default: "64",
+    parse: parseNonNegativeInt,
+  },
+  maxPendingBytes: {
+    name: "max-pending-bytes",
+    description:
+      "Bytes of incomplete messages (announced, still arriving) the gateway holds in all; a call whose next bytes would pass it gets UNAVAILABLE. 0: no bound.",
+    default: "128MiB",
+    parse: parseBytes,
+  },
+  maxPendingBytesPerClient: {
+    name: "max-pending-bytes-per-client",
+    description:
+      "Bytes of incomplete messages one client address (IPv6: its /64) may have the gateway hold; beyond, RESOURCE_EXHAUSTED. 0: no bound.",
+    default: "32MiB",
+    parse: parseBytes,
+  },
+  maxPendingBytesPerConnection: {
+    name: "max-pending-bytes-per-connection",
+    description:
+      "Bytes of incomplete messages one connection may have the gateway hold; beyond, RESOURCE_EXHAUSTED. 0: no bound.",
+    default: "32MiB",
     parse: parseBytes,
   },
   maxConcurrentStreams: {

@@ -16,7 +16,7 @@ import { toStatus } from "./to-status.js";
 export type CallDecision = (
   policy: MethodPolicy,
   credentials: CallCredentials,
-  peer: () => string,
+  peer: string | (() => string),
 ) => AuthContext | Promise<AuthContext>;
 
 export interface AuthGateOptions {

@@ -17,6 +17,7 @@ import {
   type MethodObserver,
   methodInfo,
 } from "../rpc/call-events.js";
+import type { Intake } from "./intake.js";
 
 /** A method's observers, merged once: each event is one call of a plain function. */
 interface MethodHooks {
@@ -94,6 +95,7 @@ function identityOf(metadata: Metadata | undefined): CallIdentity | undefined {
 
 /**
  * The edge's outermost interceptor: it sees every call, including calls a later guard refuses,
+ * sets up the call's intake bounds (`intake`: message limits, incomplete-message bytes),
  * tells the observers when a call starts, each message received and sent, and exactly once how
  * it ended (`CallEnd`). It also settles how a call ends when the client goes away: a call the
  * client cancels ends as CANCELLED; one that outlives its deadline (or is cancelled within
@@ -103,7 +105,7 @@ function identityOf(metadata: Metadata | undefined): CallIdentity | undefined {
  * call that really ended without its message gets INVALID_ARGUMENT (grpc-js would answer
  * UNIMPLEMENTED, as if the method did not exist).
  */
-export function callObserver(observers: readonly CallObserver[]): ServerInterceptor {
+export function callObserver(observers: readonly CallObserver[], intake?: Intake): ServerInterceptor {
   const methods = new Map<string, MethodHooks>();
   return (definition, next) => {
     let hooks = methods.get(definition.path);
@@ -115,7 +117,9 @@ export function callObserver(observers: readonly CallObserver[]): ServerIntercep
     method.started();
     const startedAt = performance.now();
     // Read now: once the client is gone, grpc-js may no longer know its address.
-    const peer = method.ended ? next.getPeer() : "";
+    const peer = method.ended || intake ? next.getPeer() : "";
+    // `next` is grpc-js's base call: this interceptor is the first.
+    const released = intake?.(next, definition.path, peer, (s) => call.sendStatus(s));
     let metadata: Metadata | undefined;
     let received = 0;
     let sent = 0;
@@ -127,6 +131,7 @@ export function callObserver(observers: readonly CallObserver[]): ServerIntercep
     const end = (code: status, details: string) => {
       if (ended) return;
       ended = true;
+      released?.();
       method.ended?.({
         method: method.info,
         code,

@@ -2,6 +2,7 @@ import { Server, type ServerCredentials, type ServerInterceptor } from "@grpc/gr
 import type { AuthDecision, PolicyTable } from "../auth/method-policies.js";
 import type { AuthContext } from "../auth/principal.js";
 import type { HostPort } from "../config/flag-spec.js";
+import { clientGroup } from "../iam/cidr.js";
 import type { Admit } from "../ingest/admission.js";
 import type { CallObserver } from "../rpc/call-events.js";
 import type { ServiceBinding } from "../rpc/service-binding.js";
@@ -9,6 +10,7 @@ import { admissionGate } from "./admission-gate.js";
 import { authGate, type CallDecision } from "./auth-gate.js";
 import { bindService, type HandlerFault } from "./bind-service.js";
 import { callObserver } from "./call-observer.js";
+import { CallRegistry, type OpenCallBounds } from "./call-registry.js";
 import { type GatedListener, listenGated } from "./gated-listener.js";
 import {
   checkGrpcInternals,
@@ -17,6 +19,11 @@ import {
 } from "./grpc-internals.js";
 import type { AbandonedStreamGuard } from "./guards/abandoned-streams.js";
 import type { MemoryGuard } from "./guards/memory-guard.js";
+import type { PendingBound, PendingBytes } from "./guards/pending-bytes.js";
+import { callIntake } from "./intake.js";
+
+/** Health checks and reflection requests are a few bytes; 4 KiB is ample. */
+export const DEFAULT_PUBLIC_MESSAGE_BYTES = 4 * 1024;
 
 /** Bounds on what a client controls at the transport. */
 export interface EdgeTransport {
@@ -31,6 +38,8 @@ export interface EdgeTransport {
   receiveWindows?: ReceiveWindows | undefined;
   /** What counts as one client address for the per-address guards. */
   groupOf?: ((address: string) => string) | undefined;
+  /** The message limit of public methods (health, reflection); default 4 KiB. */
+  publicMessageBytes?: number | undefined;
 }
 
 /** The per-address and process guards an edge enforces. */
@@ -39,6 +48,10 @@ export interface EdgeGuards {
   memory?: MemoryGuard | undefined;
   /** Cuts off addresses that open and abandon streams in bulk. */
   abandoned?: AbandonedStreamGuard | undefined;
+  /** Bounds the bytes of incomplete messages per connection, address and process. */
+  pending?: PendingBytes | undefined;
+  /** Bounds the uploads held open per service account and process. */
+  openCalls?: OpenCallBounds | undefined;
 }
 
 /** What an edge tells the rest of the gateway. */
@@ -55,6 +68,8 @@ export interface EdgeHooks {
   onListenerError?: ((error: Error) => void) | undefined;
   /** A handler failed unexpectedly: the client got INTERNAL, this gets the cause. */
   onHandlerFault?: HandlerFault | undefined;
+  /** A call refused for passing a bound on incomplete messages. */
+  onPendingRefused?: ((bound: PendingBound, address: string) => void) | undefined;
 }
 
 export interface EdgeOptions {
@@ -73,7 +88,8 @@ export interface EdgeOptions {
 
 /**
  * Everything between an accepted socket and a handler, with one owner: the gated listener and
- * its HTTP/2 windows, the per-address guards, the memory guard, the auth gate, admission, and
+ * its HTTP/2 windows, the intake bounds (message limits per method, incomplete-message bytes),
+ * the per-address guards, the memory guard, the auth gate, admission, and
  * one call observer whose `CallEnd` events the counters, the call log and the abandoned-stream
  * guard subscribe to. Handlers see only calls that passed all of it, with their caller on
  * `call.metadata` (auth/call-context.ts), and report errors that the edge maps to statuses in
@@ -82,6 +98,8 @@ export interface EdgeOptions {
  */
 export class Edge {
   readonly server: Server;
+  /** The authenticated streaming calls in flight: what revocation ends. */
+  readonly calls: CallRegistry;
   private listener: GatedListener | undefined;
   private readonly hooks: EdgeHooks;
 
@@ -102,7 +120,15 @@ export class Edge {
         }),
       });
     }
-    const interceptors: ServerInterceptor[] = [callObserver(observers)];
+    const groupOf = transport.groupOf ?? ((address: string) => clientGroup(address));
+    const intake = callIntake({
+      policyFor: options.policyFor,
+      publicMessageBytes: transport.publicMessageBytes ?? DEFAULT_PUBLIC_MESSAGE_BYTES,
+      pending: guards.pending,
+      groupOf,
+      onPendingRefused: this.hooks.onPendingRefused,
+    });
+    const interceptors: ServerInterceptor[] = [callObserver(observers, intake)];
     if (guards.memory) interceptors.push(guards.memory.interceptor);
     interceptors.push(
       authGate({
@@ -112,6 +138,8 @@ export class Edge {
         onDecision: this.hooks.onDecision,
       }),
     );
+    this.calls = new CallRegistry(options.policyFor, guards.openCalls);
+    interceptors.push(this.calls.interceptor);
     if (options.admit) {
       interceptors.push(
         admissionGate({

@@ -1,6 +1,6 @@
 import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
-import type { ServerHttp2Session } from "node:http2";
+import { constants as http2Constants, type ServerHttp2Session } from "node:http2";
 import { Readable } from "node:stream";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 
@@ -148,10 +148,92 @@ export function checkGrpcInternals(): void {
   const state = (readable as unknown as { _readableState?: { highWaterMark?: unknown } })._readableState;
   if (typeof state?.highWaterMark !== "number")
     problems.push("Readable._readableState.highWaterMark (upload read-ahead)");
+  const decoder = decoderProblem();
+  if (decoder) problems.push(decoder);
   if (problems.length > 0) {
     throw new Error(
       `this @grpc/grpc-js (or Node) no longer has what profgate relies on: ${problems.join("; ")}. Pin @grpc/grpc-js to the version in package-lock.json.`,
     );
   }
   checked = true;
+}
+
+/** grpc-js's per-call message decoder: the length-prefixed framing of the request stream. */
+interface StreamDecoderInternals {
+  write(data: Buffer): Buffer[];
+  /** 0: between messages, 1: reading a length prefix, 2: reading a message. */
+  readState: number;
+  readMessageSize: number;
+  readMessageRemaining: number;
+  maxReadMessageLength: number;
+}
+
+/** The first interceptor's `next`: grpc-js's base call, which owns the decoder. */
+interface BaseCallInternals {
+  decoder?: StreamDecoderInternals;
+  maxReceiveMessageSize?: number;
+}
+
+const READING_MESSAGE = 2;
+
+function decoderOf(call: unknown): StreamDecoderInternals | undefined {
+  const decoder = (call as BaseCallInternals).decoder;
+  return decoder && typeof decoder.write === "function" ? decoder : undefined;
+}
+
+/**
+ * Lowers the receive limit of one call (whose base call is `call`: the first interceptor's
+ * `next`) below the server's: a message announcing more is refused at its length prefix, before
+ * a byte of it is buffered, and a compressed one once it decompresses past the limit. grpc-js
+ * has one limit per server; the edge needs one per method (public methods take a few KiB).
+ */
+export function limitMessageBytes(call: unknown, bytes: number): void {
+  const decoder = decoderOf(call);
+  if (!decoder) throw new Error("grpc-js internals changed: the base call has no message decoder");
+  decoder.maxReadMessageLength = bytes;
+  (call as BaseCallInternals).maxReceiveMessageSize = bytes;
+}
+
+/**
+ * Calls `onPending` with the bytes of the message the call is receiving but has not completed,
+ * after every data frame: what grpc-js buffers for a call before its handler can see anything.
+ */
+export function watchPendingBytes(call: unknown, onPending: (bytes: number) => void): void {
+  const decoder = decoderOf(call);
+  if (!decoder) throw new Error("grpc-js internals changed: the base call has no message decoder");
+  const write = decoder.write;
+  decoder.write = function watchedWrite(this: StreamDecoderInternals, data: Buffer) {
+    const messages = write.call(this, data);
+    onPending(this.readState === READING_MESSAGE ? this.readMessageSize - this.readMessageRemaining : 0);
+    return messages;
+  };
+}
+
+/** A decoder built the way grpc-js builds one, fed half a message: the fields above must say so. */
+function decoderProblem(): string | undefined {
+  const require = createRequire(import.meta.url);
+  const { StreamDecoder } = require("@grpc/grpc-js/build/src/stream-decoder.js") as {
+    StreamDecoder?: new (max: number) => StreamDecoderInternals;
+  };
+  if (!StreamDecoder) return "StreamDecoder (per-method message limits)";
+  const decoder = new StreamDecoder(100);
+  if (decoder.maxReadMessageLength !== 100)
+    return "StreamDecoder.maxReadMessageLength (per-method message limits)";
+  const frame = Buffer.from([0, 0, 0, 0, 10, 1, 2, 3]);
+  decoder.write(frame);
+  if (decoder.readState !== READING_MESSAGE || decoder.readMessageSize - decoder.readMessageRemaining !== 3)
+    return "StreamDecoder.readState / readMessageSize / readMessageRemaining (pending-bytes bounds)";
+  return undefined;
+}
+
+/**
+ * Resets the HTTP/2 stream of a call that has sent its status (RST_STREAM CANCEL), so that a
+ * client that keeps it open cannot keep the call, and the partial message grpc-js decoded for
+ * it, alive.
+ */
+export function resetStream(call: unknown): void {
+  const stream = (call as { stream?: { close?(code: number): void; closed?: boolean } }).stream;
+  if (typeof stream?.close !== "function")
+    throw new Error("grpc-js internals changed: the base call has no stream");
+  if (!stream.closed) stream.close(http2Constants.NGHTTP2_CANCEL);
 }

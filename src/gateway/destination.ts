@@ -75,6 +75,7 @@ export async function openDestination(
     now: Date.now,
     writeExchangeTimeoutMs: 5000,
     uploadTimeoutMs: config.uploadTimeout,
+    debuginfoQuotaBytes: config.debuginfoQuotaBytes,
     onRejected: (method, reason) => ingest.rejections.inc({ method, reason }),
     onUpload: (result, bytes) => {
       ingest.debuginfoUploads.inc({ result });

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { type DecisionDeps, decide } from "../auth/auth-decision.js";
-import { ADMIN_POLICIES, INGEST_POLICIES, policyTable } from "../auth/method-policies.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import { ADMIN_POLICIES, INGEST_POLICIES, isPublicMethod, policyTable } from "../auth/method-policies.js";
 import type { AuthContext } from "../auth/principal.js";
 import type { ServeConfig } from "../config/serve-flags.js";
 import type { CallDecision } from "../edge/auth-gate.js";
@@ -8,6 +9,7 @@ import { createEdge, type Edge, type EdgeHooks } from "../edge/create-edge.js";
 import { AbandonedStreamGuard } from "../edge/guards/abandoned-streams.js";
 import { FailedAuthLimiter } from "../edge/guards/failed-auth-limiter.js";
 import { type MemoryGuard, memoryGuard } from "../edge/guards/memory-guard.js";
+import { type PendingBound, PendingBytes } from "../edge/guards/pending-bytes.js";
 import { clientGroup } from "../iam/cidr.js";
 import type { Admit } from "../ingest/admission.js";
 import { authMetricsHooks } from "../observability/auth-metrics.js";
@@ -24,37 +26,49 @@ export interface EdgeParts {
   config: ServeConfig;
   log: Logger;
   metrics: ProfgateMetrics;
-  decisionDeps: DecisionDeps;
+  authenticator: Authenticator;
   /** A token passed the gate: its last-used date is recorded. */
   onAllowed: (context: AuthContext) => void;
   /** The agent listener's decision instead of the IAM check: only the benchmark's no-auth baseline. */
   trusted?: AuthContext | undefined;
 }
 
-/** The per-address and memory guards, built once from the flags. */
+/** The per-address, memory and intake guards, built once from the flags. */
 export interface Guards {
+  /** Failed authentications of agents (the agent listener). */
   failedAuth: FailedAuthLimiter;
+  /** Failed authentications of operators (the admin listener and the console), counted apart. */
+  operatorFailedAuth: FailedAuthLimiter;
   memory: MemoryGuard;
   abandoned: AbandonedStreamGuard;
+  pending: PendingBytes;
   groupOf: (address: string) => string;
 }
 
 export function openGuards(config: ServeConfig, log: Logger): Guards {
   const groupOf = (address: string) => clientGroup(address, config.peerIpv6Prefix);
-  return {
-    groupOf,
-    failedAuth: new FailedAuthLimiter({
+  const limiter = () =>
+    new FailedAuthLimiter({
       burst: config.authFailureBurst,
       cooldownMs: config.authFailureCooldown,
       groupOf,
-    }),
+    });
+  return {
+    groupOf,
+    failedAuth: limiter(),
+    operatorFailedAuth: limiter(),
     memory: memoryGuard({
       softLimitBytes: config.memorySoftLimit,
-      guarded: (path) => INGEST_POLICIES.has(path),
-      onChange: (pressed, heapUsed, limit) =>
+      guarded: (path) => !isPublicMethod(path),
+      onChange: (pressed, used, limit) =>
         pressed
-          ? log.warn({ heapUsed, limit }, "memory above the soft limit: refusing new writes with UNAVAILABLE")
-          : log.info({ heapUsed, limit }, "memory back below the soft limit: accepting writes again"),
+          ? log.warn({ used, limit }, "memory above the soft limit: refusing new calls with UNAVAILABLE")
+          : log.info({ used, limit }, "memory back below the soft limit: accepting calls again"),
+    }),
+    pending: new PendingBytes({
+      totalBytes: config.maxPendingBytes,
+      perAddressBytes: config.maxPendingBytesPerClient,
+      perConnectionBytes: config.maxPendingBytesPerConnection,
     }),
     abandoned: new AbandonedStreamGuard({
       burst: config.abandonedStreamBurst,
@@ -64,17 +78,37 @@ export function openGuards(config: ServeConfig, log: Logger): Guards {
   };
 }
 
-function callDecision(parts: EdgeParts): CallDecision {
-  return (policy, credentials, peer) => decide(parts.decisionDeps, policy, credentials, peer);
+/** The auth decision with `failedAuth`'s per-address limiting: agents and operators have one each. */
+export function callDecision(authenticator: Authenticator, failedAuth: FailedAuthLimiter): CallDecision {
+  const deps: DecisionDeps = { authenticator, failedAuth };
+  return (policy, credentials, peer) => decide(deps, policy, credentials, peer);
 }
 
 function commonHooks(parts: EdgeParts): EdgeHooks {
   const { log } = parts;
+  const warnPending = pendingWarning(log);
   return {
     onDecision: authMetricsHooks(parts.metrics.auth).onDecision,
     onAllowed: parts.onAllowed,
     onHandlerFault: (method, cause) => log.error({ err: cause, method }, "a call failed inside the gateway"),
     onListenerError: (error) => log.error({ err: error }, "a gRPC listener failed to accept a connection"),
+    onPendingRefused: (bound, address) => {
+      parts.metrics.connections.pendingRefusals.inc({ bound });
+      warnPending(bound, address);
+    },
+  };
+}
+
+/** A warning about incomplete-message bounds at most every 10 s: an attack is many calls. */
+function pendingWarning(log: Logger): (bound: PendingBound, address: string) => void {
+  let warnedAt = 0;
+  return (bound, address) => {
+    if (Date.now() - warnedAt < 10_000) return;
+    warnedAt = Date.now();
+    log.warn(
+      { bound, address },
+      "refused a call: the gateway holds as many bytes of incomplete messages as its bounds allow (--max-pending-bytes*)",
+    );
   };
 }
 
@@ -92,10 +126,15 @@ export function agentEdge(parts: EdgeParts, guards: Guards, admit: Admit): Edge 
   const trusted = parts.trusted;
   return createEdge({
     policyFor: policyTable(INGEST_POLICIES),
-    decide: trusted ? () => trusted : callDecision(parts),
+    decide: trusted ? () => trusted : callDecision(parts.authenticator, guards.failedAuth),
     admit,
     observers: observers(parts),
-    guards: { memory: guards.memory, abandoned: guards.abandoned },
+    guards: {
+      memory: guards.memory,
+      abandoned: guards.abandoned,
+      pending: guards.pending,
+      openCalls: { perAccount: config.maxOpenUploadsPerAccount, total: config.maxOpenUploads },
+    },
     hooks: {
       ...commonHooks(parts),
       onAdmissionRefused: (path, reason) =>
@@ -123,12 +162,18 @@ export function agentEdge(parts: EdgeParts, guards: Guards, admit: Admit): Edge 
   });
 }
 
-/** The admin listener's edge: admin policies, grpc-js's default limits, the shared auth decision. */
-export function adminEdge(parts: EdgeParts): Edge {
+/**
+ * The admin listener's edge: admin policies, grpc-js's default message limit, the memory and
+ * intake guards, and the operators' own failed-auth limiter, so that junk from agents' addresses
+ * cannot lock the operator out.
+ */
+export function adminEdge(parts: EdgeParts, guards: Guards): Edge {
   return createEdge({
     policyFor: policyTable(ADMIN_POLICIES),
-    decide: callDecision(parts),
+    decide: callDecision(parts.authenticator, guards.operatorFailedAuth),
     observers: observers(parts),
+    guards: { memory: guards.memory, pending: guards.pending },
     hooks: commonHooks(parts),
+    transport: { groupOf: guards.groupOf },
   });
 }

@@ -13,6 +13,8 @@ import type { ProfgateMetrics } from "../observability/metrics.js";
 
 /** The IAM side of a gateway: the store, the IAM service, the cached authenticator, token usage. */
 export interface IamParts {
+  /** Every IAM change, local or from another replica. */
+  events: IamEvents;
   store: IamStore;
   iam: IamService;
   authenticator: Authenticator;
@@ -62,6 +64,7 @@ export async function openIam(
     onError: (error) => log.warn({ err: error }, "could not record tokens' last-used dates; will retry"),
   });
   return {
+    events,
     store,
     iam,
     authenticator,

@@ -136,7 +136,10 @@ export class IamService {
     return project;
   }
 
-  /** Sets a project's ingestion rate limit; undefined returns it to the gateway's default. */
+  /**
+   * Sets a project's ingestion rate limit and debuginfo quota; undefined (or zeros) returns them
+   * to the gateway's defaults.
+   */
   async setProjectLimits(
     actor: Actor,
     projectId: string,
@@ -145,10 +148,15 @@ export class IamService {
     requirePermission(actor, "project.update", projectId);
     if (
       limits &&
-      !(isWhole(limits.bytesPerSecond) && isWhole(limits.burstBytes) && limits.bytesPerSecond > 0)
+      !(
+        isWhole(limits.bytesPerSecond) &&
+        isWhole(limits.burstBytes) &&
+        isWhole(limits.debuginfoBytes ?? 0) &&
+        (limits.bytesPerSecond > 0 || (limits.burstBytes === 0 && (limits.debuginfoBytes ?? 0) > 0))
+      )
     ) {
       throw invalidArgument(
-        "A rate limit needs whole, positive bytes per second and a burst of at least 0 bytes.",
+        "A rate limit needs whole, positive bytes per second and a burst of at least 0 bytes; a debuginfo quota whole bytes.",
         "invalid_limits",
       );
     }
@@ -157,7 +165,9 @@ export class IamService {
       throw notFound(`Project ${projectId} does not exist in this organization.`, "project_not_found");
     this.events.publish({ kind: "project-changed", projectId });
     await this.audit(actor.organizationId, actor, "project.update", "project", projectId, {
-      limits: limits ? `${limits.bytesPerSecond} B/s, burst ${limits.burstBytes} B` : "default",
+      limits: limits
+        ? `${limits.bytesPerSecond ? `${limits.bytesPerSecond} B/s, burst ${limits.burstBytes} B` : "default rate"}; debuginfo ${limits.debuginfoBytes ? `${limits.debuginfoBytes} B` : "default"}`
+        : "default",
     });
     return project;
   }

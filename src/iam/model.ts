@@ -13,14 +13,19 @@ export interface Project {
   name: string;
   organizationId: string;
   createdAt: number;
-  /** Ingestion rate limit overriding the gateway's default; absent: the default applies. */
+  /** Limits overriding the gateway's defaults; absent: the defaults apply. */
   limits?: ProjectLimits;
 }
 
-/** A token bucket: sustained bytes per second, and the burst allowed above it. */
+/**
+ * A project's own limits. The rate limit is a token bucket: sustained bytes per second (0: the
+ * gateway's default) and the burst allowed above it. `debuginfoBytes`: the debuginfo it may
+ * store (absent or 0: the gateway's default).
+ */
 export interface ProjectLimits {
   bytesPerSecond: number;
   burstBytes: number;
+  debuginfoBytes?: number;
 }
 
 export interface ServiceAccount {

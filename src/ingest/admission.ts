@@ -38,7 +38,8 @@ export function createAdmission(options: {
     );
   };
   return (auth, bytes) => {
-    const limits = auth.projectLimits ?? options.defaults;
+    const own = auth.projectLimits;
+    const limits = own && own.bytesPerSecond > 0 ? own : options.defaults;
     return limits ? take(auth, bytes, limits) : undefined;
   };
 }

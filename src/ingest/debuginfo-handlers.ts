@@ -6,6 +6,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { authContextOf } from "../auth/call-context.js";
+import type { AuthContext } from "../auth/principal.js";
 import { DomainError, describeError, invalidArgument } from "../errors.js";
 import {
   type InitiateUploadRequest,
@@ -19,6 +20,7 @@ import {
   UploadResponseSchema,
 } from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
 import { asCallError } from "../rpc/call-error.js";
+import type { Received } from "../rpc/service-definition.js";
 import type { DebuginfoUpload } from "./debuginfo/upload-writer.js";
 import {
   buildIdTypeFromWire,
@@ -27,18 +29,18 @@ import {
 } from "./debuginfo/debuginfo-type.js";
 import type { IngestDeps } from "./ingest-deps.js";
 
-type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => void;
+type Unary<Req> = (call: ServerUnaryCall<Received<Req>, unknown>, callback: sendUnaryData<unknown>) => void;
 
 /** Runs `work` and answers the unary call with its result or the mapped error. */
 function unary<Req>(
   deps: IngestDeps,
   method: string,
-  work: (request: Req, projectId: string) => Promise<unknown>,
+  work: (request: Req, projectId: string, auth: AuthContext) => Promise<unknown>,
 ): Unary<Req> {
   return (call, callback) => {
-    const { projectId } = authContextOf(call);
+    const auth = authContextOf(call);
     Promise.resolve()
-      .then(() => work(call.request, projectId))
+      .then(() => work(call.request.message, auth.projectId, auth))
       .then(
         (response) => callback(null, response),
         (error: unknown) => {
@@ -73,9 +75,10 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
       },
     ),
 
-    initiateUpload: unary<InitiateUploadRequest>(deps, "InitiateUpload", async (r, projectId) => {
+    initiateUpload: unary<InitiateUploadRequest>(deps, "InitiateUpload", async (r, projectId, auth) => {
       const instructions = await store.initiateUpload({
         projectId,
+        quotaBytes: auth.projectLimits?.debuginfoBytes || deps.debuginfoQuotaBytes,
         buildId: r.buildId,
         size: r.size,
         hash: r.hash,
@@ -103,7 +106,7 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
       return create(MarkUploadFinishedResponseSchema);
     }),
 
-    upload(call: ServerReadableStream<UploadRequest, unknown>, callback: sendUnaryData<unknown>) {
+    upload(call: ServerReadableStream<Received<UploadRequest>, unknown>, callback: sendUnaryData<unknown>) {
       const { projectId } = authContextOf(call);
       // A cancelled call would otherwise leave the iteration below waiting forever.
       call.on("cancelled", () => call.destroy());
@@ -117,8 +120,8 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
           }, deps.uploadTimeoutMs)
         : undefined;
       (async () => {
-        for await (const request of call as AsyncIterable<UploadRequest>) {
-          const data = request.data;
+        for await (const request of call as AsyncIterable<Received<UploadRequest>>) {
+          const data = request.message.data;
           if (!upload) {
             if (data.case !== "info") {
               throw invalidArgument(

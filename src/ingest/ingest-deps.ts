@@ -14,6 +14,8 @@ export interface IngestDeps {
   writeExchangeTimeoutMs: number;
   /** Bound on one debuginfo Upload stream. */
   uploadTimeoutMs?: number;
+  /** The debuginfo a project may store unless it has a quota of its own; absent or 0: none. */
+  debuginfoQuotaBytes?: number;
   /** A call refused after auth: its method and the reason slug (a metric label). */
   onRejected?: (method: string, reason: string) => void;
   /** A finished debuginfo upload: `ok` with its size, `rejected` (client error) or `failed`. */

@@ -21,7 +21,10 @@ export function ingestServices(deps: IngestDeps): ServiceBinding[] {
       implementation: profileStoreHandlers(deps),
     },
     { definition: serviceDefinition(AgentsService), implementation: agentsHandlers(deps) },
-    { definition: serviceDefinition(DebuginfoService), implementation: debuginfoHandlers(deps) },
+    {
+      definition: serviceDefinition(DebuginfoService, { keepRaw: true }),
+      implementation: debuginfoHandlers(deps),
+    },
     {
       definition: serviceDefinition(TelemetryService, { keepRaw: true }),
       implementation: telemetryHandlers(deps),

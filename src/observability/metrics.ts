@@ -58,6 +58,8 @@ export interface ProfgateMetrics {
     refused: Counter;
     /** Client addresses cut off: `reason` is what they did (`abandoned_streams`). */
     cutOffs: Counter<"reason">;
+    /** Calls refused for passing a bound on incomplete messages: `bound` is `connection`, `address` or `total`. */
+    pendingRefusals: Counter<"bound">;
   };
 }
 
@@ -169,6 +171,13 @@ function connectionMetrics(registry: Registry): ProfgateMetrics["connections"] {
     registers,
   });
   cutOffs.inc({ reason: "abandoned_streams" }, 0);
+  const pendingRefusals = new Counter({
+    name: "profgate_pending_refusals_total",
+    help: "Calls refused because the bytes of incomplete messages would pass a bound (--max-pending-bytes*), by bound.",
+    labelNames: ["bound"] as const,
+    registers,
+  });
+  for (const bound of ["connection", "address", "total"]) pendingRefusals.inc({ bound }, 0);
   return {
     open: new Gauge({
       name: "profgate_grpc_connections",
@@ -184,6 +193,7 @@ function connectionMetrics(registry: Registry): ProfgateMetrics["connections"] {
       registers,
     }),
     cutOffs,
+    pendingRefusals,
     countFrom(source) {
       openConnections = source;
     },

@@ -15,6 +15,16 @@ import { DebuginfoService } from "../../src/gen/parca/debuginfo/v1alpha1/debugin
 import { TelemetryService } from "../../src/gen/parca/telemetry/v1alpha1/telemetry_pb.js";
 import { rawServiceDefinition } from "../../src/rpc/raw-service-definition.js";
 
+const CALLER = {
+  organizationId: "org-1",
+  projectId: "",
+  serviceAccountId: "sa-1",
+  tokenId: "tok-1",
+  tokenHash: "",
+  grants: [],
+  installationOwner: false,
+};
+
 type RawClient = Client & {
   reportPanic(
     request: Buffer,
@@ -68,11 +78,10 @@ describe("an edge with grpc-js's default receive limit (the admin listener's)", 
   const uploadReadAhead: number[] = [];
 
   beforeAll(async () => {
+    // Every call authenticated as the same caller: the limits are what is tested here.
     edge = createEdge({
-      policyFor: () => "public",
-      decide: () => {
-        throw new Error("public methods need no decision");
-      },
+      policyFor: () => ({ project: false }),
+      decide: () => CALLER,
     });
     edge.addService({
       definition: rawServiceDefinition(TelemetryService),

@@ -10,7 +10,8 @@ const USAGE = `Usage: profgate iam <resource> <verb> [args] [--server HOST:PORT]
 
   organizations create NAME | list
   projects create NAME | list | delete PROJECT_ID
-  projects set-limits PROJECT_ID --bytes-per-second SIZE [--burst SIZE]   (0 returns to the default)
+  projects set-limits PROJECT_ID [--bytes-per-second SIZE [--burst SIZE]] [--debuginfo-quota SIZE]
+                                  (a limit left out or 0 returns to the gateway's default)
   service-accounts create NAME | list | delete SERVICE_ACCOUNT_ID
   service-accounts set-allowed-cidrs SERVICE_ACCOUNT_ID --cidrs CIDR[,CIDR...]   (empty lifts it)
   role-bindings create --service-account ID --role ROLE [--project PROJECT_ID]
@@ -54,6 +55,7 @@ export async function runIam(args: string[]): Promise<void> {
       limit: { type: "string" },
       "bytes-per-second": { type: "string" },
       burst: { type: "string" },
+      "debuginfo-quota": { type: "string" },
       cidrs: { type: "string" },
       help: { type: "boolean", short: "h" },
     },

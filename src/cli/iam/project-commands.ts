@@ -46,8 +46,9 @@ export const PROJECT_COMMANDS: Record<string, IamCommand> = {
       };
       const r = await client.call("setProjectLimits", {
         id: arg(c, "PROJECT_ID"),
-        bytesPerSecond: size("bytes-per-second"),
+        bytesPerSecond: size("bytes-per-second", "0"),
         burstBytes: size("burst", "0"),
+        debuginfoQuotaBytes: size("debuginfo-quota", "0"),
       });
       if (c.json) return c.print(`${JSON.stringify(toJson(ProjectSchema, r.project!), null, 2)}\n`);
       const p = r.project!;
@@ -55,6 +56,11 @@ export const PROJECT_COMMANDS: Record<string, IamCommand> = {
         p.rateLimitBytesPerSecond > 0n
           ? `Project ${p.name} (${p.id}) is limited to ${p.rateLimitBytesPerSecond} bytes/s with a burst of ${p.rateLimitBurstBytes} bytes.\n`
           : `Project ${p.name} (${p.id}) follows the gateway's default rate limit.\n`,
+      );
+      c.print(
+        p.debuginfoQuotaBytes > 0n
+          ? `It may store ${p.debuginfoQuotaBytes} bytes of debuginfo.\n`
+          : "It follows the gateway's default debuginfo quota.\n",
       );
     }),
   "projects delete": (c) =>

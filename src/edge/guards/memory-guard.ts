@@ -10,26 +10,38 @@ import {
 
 export interface MemoryGuard {
   interceptor: ServerInterceptor;
-  /** Whether new writes are being refused now. */
+  /** Whether new calls are being refused now. */
   readonly pressed: boolean;
   close(): void;
 }
 
 /**
- * Sheds load instead of dying: while the V8 heap in use is above `softLimitBytes` (sampled every
- * `sampleMs`), new calls to `guarded` methods end at once with UNAVAILABLE (the agent retries with
- * backoff); calls already running finish. `softLimitBytes` 0 means 85% of the heap limit.
+ * What the process holds that grows with what clients send: the V8 heap in use plus the memory
+ * outside it that Buffers (received frames, partial messages) take.
+ */
+export function memoryInUse(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.external;
+}
+
+/**
+ * Sheds load instead of dying: while the memory in use (`memoryInUse`, sampled every
+ * `sampleMs`) is above `softLimitBytes`, new calls to `guarded` methods end at once with
+ * UNAVAILABLE (agents retry with backoff); calls already running finish. `softLimitBytes` 0
+ * means 85% of the heap limit.
  */
 export function memoryGuard(options: {
   softLimitBytes: number;
   guarded: (path: string) => boolean;
   sampleMs?: number;
-  onChange?: (pressed: boolean, heapUsed: number, limit: number) => void;
+  measure?: () => number;
+  onChange?: (pressed: boolean, used: number, limit: number) => void;
 }): MemoryGuard {
   const limit = options.softLimitBytes || Math.floor(getHeapStatistics().heap_size_limit * 0.85);
+  const measure = options.measure ?? memoryInUse;
   let pressed = false;
   const timer = setInterval(() => {
-    const used = getHeapStatistics().used_heap_size;
+    const used = measure();
     const now = used > limit;
     if (now !== pressed) {
       pressed = now;
@@ -48,7 +60,7 @@ export function memoryGuard(options: {
       .withOnReceiveMetadata(() => {
         call?.sendStatus({
           code: status.UNAVAILABLE,
-          details: "The gateway is low on memory and sheds new writes; retry shortly.",
+          details: "The gateway is low on memory and sheds new calls; retry shortly.",
         });
       })
       .build();

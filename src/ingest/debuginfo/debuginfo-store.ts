@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { alreadyExists, failedPrecondition, notFound } from "../../errors.js";
+import { alreadyExists, DomainError, failedPrecondition, notFound } from "../../errors.js";
 import { syncDirectory } from "../../fs/atomic-file.js";
 import { DebuginfoLayout } from "./debuginfo-layout.js";
 import type { BuildIdType, DebuginfoType } from "./debuginfo-type.js";
@@ -45,6 +45,8 @@ export interface InitiateUploadRequest extends DebuginfoKey {
   hash: string;
   force?: boolean;
   buildIdType?: BuildIdType;
+  /** The bytes of debuginfo the project may hold, uploads in progress included; absent: no quota. */
+  quotaBytes?: number | undefined;
 }
 
 /** Identifies one initiated upload, as the agent echoes it in Upload and MarkUploadFinished. */
@@ -76,6 +78,8 @@ export class DebuginfoStore {
   private readonly now: () => number;
   private readonly mutex = new KeyedMutex();
   private readonly openStreams = new Set<string>();
+  /** Bytes each project holds (announced sizes of its records), read from disk once. */
+  private readonly usage = new Map<string, Promise<number>>();
 
   constructor(options: DebuginfoStoreOptions) {
     this.layout = new DebuginfoLayout(options.dir);
@@ -91,7 +95,11 @@ export class DebuginfoStore {
     return decideUpload(record, request, this.now(), this.staleAfterMs);
   }
 
-  /** Starts an upload (state `uploading`, a fresh upload id), replacing any earlier one. */
+  /**
+   * Starts an upload (state `uploading`, a fresh upload id), replacing any earlier one. With a
+   * quota, the project's debuginfo (announced sizes, uploads in progress included) with this one
+   * in place of what it replaces must fit, else RESOURCE_EXHAUSTED naming the quota.
+   */
   async initiateUpload(request: InitiateUploadRequest): Promise<UploadInstructions> {
     const dir = this.typeDir(request);
     validateHash(request.hash);
@@ -104,6 +112,7 @@ export class DebuginfoStore {
           ? failedPrecondition(decision.reason, "upload_in_progress")
           : alreadyExists(decision.reason, "debuginfo_exists");
       }
+      await this.reserve(request.projectId, size - (previous?.size ?? 0), request.quotaBytes);
       const record: UploadRecord = {
         buildId: request.buildId,
         type: request.type,
@@ -185,6 +194,32 @@ export class DebuginfoStore {
   async list(projectId: string): Promise<DebuginfoEntry[]> {
     validateProjectId(projectId);
     return listDebuginfo(this.layout, projectId, this.staleness());
+  }
+
+  /** The bytes of debuginfo `projectId` holds: the announced sizes of its records. */
+  projectUsage(projectId: string): Promise<number> {
+    let usage = this.usage.get(projectId);
+    if (usage === undefined) {
+      usage = this.list(projectId).then((entries) => entries.reduce((sum, e) => sum + e.size, 0));
+      usage.catch(() => this.usage.delete(projectId));
+      this.usage.set(projectId, usage);
+    }
+    return usage;
+  }
+
+  /** Counts `delta` more bytes for the project, refusing what would pass `quotaBytes`. */
+  private reserve(projectId: string, delta: number, quotaBytes: number | undefined): Promise<void> {
+    return this.mutex.run(`quota:${projectId}`, async () => {
+      const used = await this.projectUsage(projectId);
+      if (quotaBytes !== undefined && quotaBytes > 0 && delta > 0 && used + delta > quotaBytes) {
+        throw new DomainError(
+          "resource_exhausted",
+          `Project ${projectId} holds ${used} bytes of debuginfo; ${delta} more would pass its quota of ${quotaBytes} bytes (profgate iam projects set-limits --debuginfo-quota, or --debuginfo-quota-bytes).`,
+          "debuginfo_quota",
+        );
+      }
+      this.usage.set(projectId, Promise.resolve(used + delta));
+    });
   }
 
   private typeDir(key: DebuginfoKey): string {

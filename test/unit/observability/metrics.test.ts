@@ -32,6 +32,7 @@ const EXPECTED: Record<string, string[]> = {
   profgate_grpc_connections: [],
   profgate_grpc_connections_refused_total: [],
   profgate_peer_cutoffs_total: ["reason"],
+  profgate_pending_refusals_total: ["bound"],
 };
 const PER_PROJECT: Record<string, string[]> = {
   profgate_project_ingest_bytes_total: ["project_id"],
