@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { RoleBinding, ServiceAccount, ServiceAccountToken } from "../../src/iam/model.js";
+import type { Project, RoleBinding, ServiceAccount, ServiceAccountToken } from "../../src/iam/model.js";
 import type { IamStore } from "../../src/iam/store/iam-store.js";
 import { generateToken } from "../../src/token/token.js";
 
@@ -26,6 +26,12 @@ const token = (sa: ServiceAccount, name = "t"): ServiceAccountToken => ({
   hash: generateToken().hash,
   createdAt: now,
   createdBy: "",
+});
+const project = (organizationId: string, name = "p"): Project => ({
+  id: randomUUID(),
+  name,
+  organizationId,
+  createdAt: now,
 });
 const binding = (sa: ServiceAccount, role: RoleBinding["role"], projectId?: string): RoleBinding => ({
   id: randomUUID(),
@@ -104,6 +110,87 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
         expect(await store.countTokens(o.id, sa.id)).toBe(100);
         const reason = (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
         expect(reason.message).toContain("100 tokens per service account");
+      }),
+    );
+
+    it(
+      "refuses a repeated project or service account name and a repeated binding, naming the existing one",
+      withStore(async (store) => {
+        const o = org();
+        const other = org("other");
+        await store.createOrganization(o);
+        await store.createOrganization(other);
+        const prod = project(o.id, "prod");
+        await store.createProject(prod);
+        await expect(store.createProject(project(o.id, "prod"))).rejects.toMatchObject({
+          kind: "already_exists",
+          reason: "project_name_taken",
+          message: `A project named "prod" already exists in this organization (${prod.id}); choose another name.`,
+        });
+        // Exact, case-sensitive names, per organization.
+        await store.createProject(project(o.id, "Prod"));
+        await store.createProject(project(other.id, "prod"));
+        expect((await store.listProjects(o.id)).map((p) => p.name).sort()).toEqual(["Prod", "prod"]);
+
+        const ci = account(o.id, "ci");
+        await store.createServiceAccount(ci, 50);
+        await expect(store.createServiceAccount(account(o.id, "ci"), 50)).rejects.toMatchObject({
+          kind: "already_exists",
+          reason: "service_account_name_taken",
+          message: `A service account named "ci" already exists in this organization (${ci.id}); choose another name.`,
+        });
+        await store.createServiceAccount(account(o.id, "CI"), 50);
+        await store.createServiceAccount(account(other.id, "ci"), 50);
+        expect((await store.listServiceAccounts(o.id)).map((a) => a.name).sort()).toEqual(["CI", "ci"]);
+
+        const orgWide = binding(ci, "writer");
+        await store.createRoleBinding(orgWide);
+        await expect(store.createRoleBinding(binding(ci, "writer"))).rejects.toMatchObject({
+          kind: "already_exists",
+          reason: "role_binding_exists",
+          message: `Service account ${ci.id} already has role writer organization-wide (role binding ${orgWide.id}); there is nothing to add.`,
+        });
+        const inProd = binding(ci, "writer", prod.id);
+        await store.createRoleBinding(inProd);
+        await expect(store.createRoleBinding(binding(ci, "writer", prod.id))).rejects.toMatchObject({
+          kind: "already_exists",
+          message: expect.stringContaining(`on project ${prod.id} (role binding ${inProd.id})`),
+        });
+        await store.createRoleBinding(binding(ci, "viewer", prod.id));
+        expect((await store.listRoleBindings(o.id, ci.id)).length).toBe(3);
+
+        // A name or a grant is free again once its holder is deleted.
+        await store.deleteRoleBinding(o.id, orgWide.id);
+        await store.createRoleBinding(binding(ci, "writer"));
+        await store.deleteProject(o.id, prod.id);
+        await store.createProject(project(o.id, "prod"));
+        await store.deleteServiceAccount(o.id, ci.id);
+        await store.createServiceAccount(account(o.id, "ci"), 50);
+      }),
+    );
+
+    it(
+      "creates exactly one of 20 concurrent projects, service accounts or bindings that are the same",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const sa = account(o.id, "holder");
+        await store.createServiceAccount(sa, 50);
+        const p = project(o.id, "p");
+        await store.createProject(p);
+        const race = async (create: () => Promise<void>, reason: string) => {
+          const results = await Promise.allSettled(Array.from({ length: 20 }, create));
+          const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          expect(results.length - refused.length).toBe(1);
+          for (const r of refused) expect(r.reason).toMatchObject({ kind: "already_exists", reason });
+        };
+        await race(() => store.createProject(project(o.id, "same")), "project_name_taken");
+        await race(() => store.createServiceAccount(account(o.id, "same"), 50), "service_account_name_taken");
+        await race(() => store.createRoleBinding(binding(sa, "owner")), "role_binding_exists");
+        await race(() => store.createRoleBinding(binding(sa, "writer", p.id)), "role_binding_exists");
+        expect((await store.listProjects(o.id)).filter((x) => x.name === "same").length).toBe(1);
+        expect((await store.listServiceAccounts(o.id)).filter((x) => x.name === "same").length).toBe(1);
+        expect((await store.listRoleBindings(o.id, sa.id)).length).toBe(2);
       }),
     );
 

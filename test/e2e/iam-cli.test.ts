@@ -193,6 +193,42 @@ describe("profgate iam against a running gateway", () => {
     expect(made.filter((r) => r.status === "fulfilled").length).toBe(49); // plus the organization's owner
   });
 
+  it("refuses a repeated project name, service account name or role binding, naming the existing one", async () => {
+    const twin = await iam(["service-accounts", "create", "twin"]);
+    const again = await iamRaw(["service-accounts", "create", "twin"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe(
+      `profgate: A service account named "twin" already exists in this organization (${twin.id}); choose another name.`,
+    );
+    const accounts = new AdminClient(ServiceAccountService, gateway.adminTarget, boot.ownerToken);
+    const raced = await Promise.allSettled(
+      Array.from({ length: 10 }, () => accounts.call("createServiceAccount", { name: "racer" })),
+    );
+    accounts.close();
+    const refused = raced.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    expect(raced.length - refused.length).toBe(1);
+    for (const r of refused) expect(r.reason.code).toBe(status.ALREADY_EXISTS);
+    const names = (await iam<Json[]>(["service-accounts", "list"])).map((a) => a["name"]);
+    expect(names.filter((n) => n === "twin" || n === "racer").sort()).toEqual(["racer", "twin"]);
+
+    const project = await iam(["projects", "create", "twins"]);
+    const repeated = await iamRaw(["projects", "create", "twins"]);
+    expect(repeated.stderr).toContain(
+      `A project named "twins" already exists in this organization (${project.id})`,
+    );
+    const bind = (role: string, scope: string[] = []) =>
+      iamRaw(["role-bindings", "create", "--service-account", twin.id, "--role", role, ...scope]);
+    expect((await bind("viewer")).code).toBe(0);
+    const twice = await bind("viewer");
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/already has role viewer organization-wide \(role binding [0-9a-f-]{36}\)/);
+    expect((await bind("viewer", ["--project", project.id])).code).toBe(0);
+    expect((await bind("viewer", ["--project", project.id])).stderr).toContain(
+      `already has role viewer on project ${project.id}`,
+    );
+    expect(await iam<Json[]>(["role-bindings", "list", "--service-account", twin.id])).toHaveLength(2);
+  });
+
   it("makes deletions take effect on the very next ingestion call", async () => {
     const project = await iam(["projects", "create", "doomed"]);
     const byToken = await account("by-token", "writer", project.id);

@@ -99,6 +99,38 @@ describe("Redis IAM store on a Cluster", () => {
     }
   });
 
+  it("lets one of two connections racing create a service account name or a project name", async () => {
+    const keyPrefix = newPrefix();
+    const stores = await Promise.all([connect(keyPrefix), connect(keyPrefix)]);
+    const [a, b] = stores as [RedisIamStore, RedisIamStore];
+    try {
+      const org = randomUUID();
+      const accounts = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).createServiceAccount(account(org, "same"), 50)),
+      );
+      const projects = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? a : b).createProject({
+            id: randomUUID(),
+            name: "same",
+            organizationId: org,
+            createdAt: 0,
+          }),
+        ),
+      );
+      for (const results of [accounts, projects]) {
+        expect(results.filter((r) => r.status === "fulfilled").length).toBe(1);
+        const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+        expect(refused.every((r) => r.reason.kind === "already_exists")).toBe(true);
+      }
+      expect((await b.listServiceAccounts(org)).length).toBe(1);
+      expect((await a.listProjects(org)).length).toBe(1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await deleteKeys(keyPrefix);
+    }
+  });
+
   it("spreads organizations and indexes over the masters and finds everything back", async () => {
     const keyPrefix = newPrefix();
     const store = await connect(keyPrefix);

@@ -15,6 +15,7 @@ import { AUDIT_RETAINED, type EmbeddedState, emptyState, parseState } from "./em
 import type { IamStore, PrincipalRecord, TokenUse } from "./iam-store.js";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.js";
 import { installationExists, projectNotFound, quotaExceeded, serviceAccountNotFound } from "./quota-error.js";
+import { projectNameTaken, roleBindingExists, sameGrant, serviceAccountNameTaken } from "./unique-names.js";
 
 const values = <T>(record: Record<string, T>): T[] => Object.values(record);
 const byCreation = (a: { createdAt: number; id: string }, b: { createdAt: number; id: string }) =>
@@ -88,6 +89,10 @@ export class EmbeddedIamStore implements IamStore {
 
   async createProject(project: Project): Promise<void> {
     await this.mutate((s) => {
+      const taken = values(s.projects).find(
+        (p) => p.organizationId === project.organizationId && p.name === project.name,
+      );
+      if (taken) throw projectNameTaken(project.name, taken.id);
       s.projects[project.id] = { ...project };
     });
   }
@@ -120,10 +125,10 @@ export class EmbeddedIamStore implements IamStore {
 
   async createServiceAccount(account: ServiceAccount, maxPerOrganization: number): Promise<void> {
     await this.mutate((s) => {
-      const used = values(s.serviceAccounts).filter(
-        (a) => a.organizationId === account.organizationId,
-      ).length;
-      if (used >= maxPerOrganization)
+      const ofOrg = values(s.serviceAccounts).filter((a) => a.organizationId === account.organizationId);
+      const taken = ofOrg.find((a) => a.name === account.name);
+      if (taken) throw serviceAccountNameTaken(account.name, taken.id);
+      if (ofOrg.length >= maxPerOrganization)
         throw quotaExceeded("service accounts per organization", maxPerOrganization);
       s.serviceAccounts[account.id] = { ...account };
     });
@@ -222,6 +227,8 @@ export class EmbeddedIamStore implements IamStore {
       ) {
         throw projectNotFound(binding.projectId);
       }
+      const taken = values(s.roleBindings).find((b) => sameGrant(b, binding));
+      if (taken) throw roleBindingExists(binding, taken.id);
       s.roleBindings[binding.id] = { ...binding };
     });
   }

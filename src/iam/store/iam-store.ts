@@ -29,7 +29,10 @@ export interface TokenUse {
  * every method is atomic on its own, quotas hold under concurrency (also across processes
  * sharing a store), deletes cascade, and reads of one organization never return another's
  * resources. Methods that create reject with a `resource_exhausted` DomainError naming the
- * quota when it is full. Deletes return what they removed (undefined: nothing matched).
+ * quota when it is full, and with `already_exists` naming the existing record when it would
+ * repeat a project's or service account's name in the organization, or a binding's (service
+ * account, role, scope) (`unique-names.ts`); records stored before that rule still load.
+ * Deletes return what they removed (undefined: nothing matched).
  */
 export interface IamStore {
   /** An organization marked `installation` is refused (already_exists) when one exists already. */

@@ -26,14 +26,38 @@ local function ids_remove(key, owner, id)
   for i = #ids, 1, -1 do if ids[i] == id then table.remove(ids, i) end end
   ids_save(key, owner, ids)
 end
+local function named(key, name)
+  for _, raw in ipairs(redis.call("HVALS", key)) do
+    local record = cjson.decode(raw)
+    if record.name == name then return record.id end
+  end
+  return false
+end
 `;
 
 const script = (name: string, body: string): LuaScript => luaScript(name, `${IDS}\n${body}`);
 
-/** KEYS: accounts. ARGV: id, json, max. Returns "ok" or "quota". */
+/**
+ * KEYS: accounts. ARGV: id, json, max, name. Returns "ok", "quota", or { "exists", id } when
+ * an account of the organization has that name (a scan: at most the quota's 50 records).
+ */
 export const CREATE_ACCOUNT = script(
   "create-account",
-  `if redis.call("HLEN", KEYS[1]) >= tonumber(ARGV[3]) then return "quota" end
+  `local taken = named(KEYS[1], ARGV[4])
+if taken then return { "exists", taken } end
+if redis.call("HLEN", KEYS[1]) >= tonumber(ARGV[3]) then return "quota" end
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+return "ok"`,
+);
+
+/**
+ * KEYS: projects. ARGV: id, json, name. Returns "ok", or { "exists", id } when a project of
+ * the organization has that name (a scan: creating a project is rare).
+ */
+export const CREATE_PROJECT = script(
+  "create-project",
+  `local taken = named(KEYS[1], ARGV[3])
+if taken then return { "exists", taken } end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
 return "ok"`,
 );
@@ -134,12 +158,20 @@ return 0`,
 
 /**
  * KEYS: accounts, projects, bindings, account-bindings. ARGV: account id, binding id, json,
- * [project id]. Returns "ok", "no_account" or "no_project".
+ * role, [project id]. Returns "ok", "no_account", "no_project", or { "exists", id } when the
+ * account already has the role in that scope.
  */
 export const CREATE_BINDING = script(
   "create-binding",
   `if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 0 then return "no_account" end
-if ARGV[4] and redis.call("HEXISTS", KEYS[2], ARGV[4]) == 0 then return "no_project" end
+if ARGV[5] and redis.call("HEXISTS", KEYS[2], ARGV[5]) == 0 then return "no_project" end
+for _, id in ipairs(ids_of(KEYS[4], ARGV[1])) do
+  local raw = redis.call("HGET", KEYS[3], id)
+  if raw then
+    local b = cjson.decode(raw)
+    if b.role == ARGV[4] and (b.projectId or "") == (ARGV[5] or "") then return { "exists", id } end
+  end
+end
 redis.call("HSET", KEYS[3], ARGV[2], ARGV[3])
 ids_add(KEYS[4], ARGV[1], ARGV[2])
 return "ok"`,

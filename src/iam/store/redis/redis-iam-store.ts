@@ -15,12 +15,13 @@ import {
   quotaExceeded,
   serviceAccountNotFound,
 } from "../quota-error.js";
+import { projectNameTaken, roleBindingExists, serviceAccountNameTaken } from "../unique-names.js";
 import { ConnectionWatch } from "./connection-watch.js";
 import * as scripts from "./iam-scripts.js";
 import type { RedisClient } from "./lua-script.js";
 import { RedisAccess } from "./redis-access.js";
 import { RedisKeys } from "./redis-keys.js";
-import { fromJson, parseAll, strings, tokenPairs, toJson } from "./redis-records.js";
+import { existingId, fromJson, parseAll, strings, tokenPairs, toJson } from "./redis-records.js";
 import { RedisTokens } from "./redis-tokens.js";
 import { toStoreError } from "./store-unavailable.js";
 
@@ -93,8 +94,18 @@ export class RedisIamStore implements IamStore {
 
   createProject(project: Project): Promise<void> {
     return this.guard(async () => {
-      await this.client.set(this.redis.keys.project(project.id), project.organizationId);
-      await this.client.hset(this.org(project.organizationId).projects, project.id, toJson(project));
+      const index = this.redis.keys.project(project.id);
+      await this.client.set(index, project.organizationId);
+      const keys = [this.org(project.organizationId).projects];
+      const reply = await this.redis.script(scripts.CREATE_PROJECT, keys, [
+        project.id,
+        toJson(project),
+        project.name,
+      ]);
+      const taken = existingId(reply);
+      if (taken === undefined) return;
+      await this.redis.unindex(index, project.organizationId);
+      throw projectNameTaken(project.name, taken);
     });
   }
   getProject(id: string): Promise<Project | undefined> {
@@ -134,12 +145,14 @@ export class RedisIamStore implements IamStore {
 
   createServiceAccount(account: ServiceAccount, maxPerOrganization: number): Promise<void> {
     return this.guard(async () => {
-      const args = [account.id, toJson(account), maxPerOrganization];
+      const args = [account.id, toJson(account), maxPerOrganization, account.name];
       const outcome = await this.redis.script(
         scripts.CREATE_ACCOUNT,
         [this.org(account.organizationId).accounts],
         args,
       );
+      const taken = existingId(outcome);
+      if (taken !== undefined) throw serviceAccountNameTaken(account.name, taken);
       if (outcome === "quota") throw quotaExceeded("service accounts per organization", maxPerOrganization);
     });
   }
@@ -192,12 +205,14 @@ export class RedisIamStore implements IamStore {
   createRoleBinding(binding: RoleBinding): Promise<void> {
     return this.guard(async () => {
       const k = this.org(binding.organizationId);
-      const args = [binding.serviceAccountId, binding.id, toJson(binding)];
+      const args = [binding.serviceAccountId, binding.id, toJson(binding), binding.role];
       if (binding.projectId !== undefined) args.push(binding.projectId);
       const keys = [k.accounts, k.projects, k.bindings, k.accountBindings];
       const outcome = await this.redis.script(scripts.CREATE_BINDING, keys, args);
       if (outcome === "no_account") throw serviceAccountNotFound(binding.serviceAccountId);
       if (outcome === "no_project") throw projectNotFound(binding.projectId ?? "");
+      const taken = existingId(outcome);
+      if (taken !== undefined) throw roleBindingExists(binding, taken);
     });
   }
   listRoleBindings(organizationId: string, serviceAccountId?: string): Promise<RoleBinding[]> {
