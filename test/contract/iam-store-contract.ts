@@ -242,6 +242,11 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
         await store.createToken(t1, 100);
         await store.createToken(t2, 100);
         await store.createRoleBinding(binding(sa, "owner"));
+        // Another owner who can authenticate, so that the organization keeps one.
+        const keeper = account(o.id, "keeper");
+        await store.createServiceAccount(keeper, 50);
+        await store.createToken(token(keeper), 100);
+        await store.createRoleBinding(binding(keeper, "owner"));
         await store.createRoleBinding(binding(other, "writer", project.id));
         await store.createRoleBinding(binding(other, "viewer"));
         const deleted = await store.deleteServiceAccount(o.id, sa.id);
@@ -249,11 +254,117 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
         expect(await store.resolvePrincipal(t1.hash)).toBeUndefined();
         expect((await store.listRoleBindings(o.id, sa.id)).length).toBe(0);
         expect(await store.deleteProject(o.id, project.id)).toMatchObject({ id: project.id });
-        expect((await store.listRoleBindings(o.id)).map((b) => b.role)).toEqual(["viewer"]);
+        expect((await store.listRoleBindings(o.id)).map((b) => b.role).sort()).toEqual(["owner", "viewer"]);
         await expect(store.createToken(token(sa), 100)).rejects.toMatchObject({ kind: "not_found" });
         await expect(store.createRoleBinding(binding(other, "writer", project.id))).rejects.toMatchObject({
           kind: "not_found",
         });
+      }),
+    );
+
+    it(
+      "refuses to delete the last owner who can authenticate: its binding, its account or its last token",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const a = account(o.id, "a");
+        await store.createServiceAccount(a, 50);
+        const ownerA = binding(a, "owner");
+        await store.createRoleBinding(ownerA);
+        const tokenA = token(a);
+        await store.createToken(tokenA, 100);
+        const refused = { kind: "failed_precondition", reason: "last_owner" };
+        await expect(store.deleteRoleBinding(o.id, ownerA.id)).rejects.toMatchObject({
+          ...refused,
+          message: `Deleting role binding ${ownerA.id} would leave this organization without an owner who can authenticate; bind another service account that has a token as owner first.`,
+        });
+        await expect(store.deleteServiceAccount(o.id, a.id)).rejects.toMatchObject({
+          ...refused,
+          message: expect.stringMatching(/^Deleting service account .* bind another service account/),
+        });
+        await expect(store.deleteToken(o.id, tokenA.id)).rejects.toMatchObject({
+          ...refused,
+          message: expect.stringContaining("create another token for its service account"),
+        });
+        expect((await store.listRoleBindings(o.id)).map((b) => b.id)).toEqual([ownerA.id]);
+        expect((await store.resolvePrincipal(tokenA.hash))?.token.id).toBe(tokenA.id);
+
+        // What does not change who can authenticate as owner is never refused.
+        const p = project(o.id);
+        await store.createProject(p);
+        const scoped = binding(a, "owner", p.id);
+        await store.createRoleBinding(scoped);
+        const viewer = binding(a, "viewer");
+        await store.createRoleBinding(viewer);
+        expect((await store.deleteRoleBinding(o.id, scoped.id))?.id).toBe(scoped.id);
+        expect((await store.deleteRoleBinding(o.id, viewer.id))?.id).toBe(viewer.id);
+        const expired = { ...token(a), expiresAt: now - 1 };
+        await store.createToken(expired, 100);
+        expect((await store.deleteToken(o.id, expired.id, now))?.id).toBe(expired.id);
+
+        // A second token: the first may go, then the second is the last.
+        const second = token(a);
+        await store.createToken(second, 100);
+        expect((await store.deleteToken(o.id, tokenA.id))?.id).toBe(tokenA.id);
+        await expect(store.deleteToken(o.id, second.id)).rejects.toMatchObject(refused);
+
+        // Another owner counts only while it has a token that has not expired.
+        const b = account(o.id, "b");
+        await store.createServiceAccount(b, 50);
+        await store.createRoleBinding(binding(b, "owner"));
+        await expect(store.deleteRoleBinding(o.id, ownerA.id)).rejects.toMatchObject(refused);
+        const tokenB = { ...token(b), expiresAt: now + 60_000 };
+        await store.createToken(tokenB, 100);
+        await expect(store.deleteRoleBinding(o.id, ownerA.id, now + 60_000)).rejects.toMatchObject(refused);
+        expect((await store.deleteRoleBinding(o.id, ownerA.id, now))?.id).toBe(ownerA.id);
+        expect((await store.deleteServiceAccount(o.id, a.id, now))?.account.id).toBe(a.id);
+        await expect(store.deleteServiceAccount(o.id, b.id, now)).rejects.toMatchObject(refused);
+
+        // Once no owner can authenticate (B's token expired), deleting changes nothing and is allowed.
+        expect((await store.deleteToken(o.id, tokenB.id, now + 60_000))?.id).toBe(tokenB.id);
+      }),
+    );
+
+    it(
+      "lets exactly one of concurrent deletes of the last two owners succeed",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const owner = async (name: string) => {
+          const sa = account(o.id, name);
+          await store.createServiceAccount(sa, 50);
+          const b = binding(sa, "owner");
+          await store.createRoleBinding(b);
+          const t = token(sa);
+          await store.createToken(t, 100);
+          return { sa, binding: b, token: t };
+        };
+        const outcome = async (deletes: Promise<unknown>[]) => {
+          const results = await Promise.allSettled(deletes);
+          const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          for (const r of refused) expect(r.reason).toMatchObject({ kind: "failed_precondition" });
+          return results.length - refused.length;
+        };
+        const [a, b] = [await owner("a"), await owner("b")];
+        expect(
+          await outcome([
+            store.deleteRoleBinding(o.id, a.binding.id),
+            store.deleteRoleBinding(o.id, b.binding.id),
+          ]),
+        ).toBe(1);
+        expect((await store.listRoleBindings(o.id)).filter((x) => x.role === "owner").length).toBe(1);
+
+        const [c, d] = [await owner("c"), await owner("d")];
+        await Promise.allSettled([a, b].map((x) => store.deleteServiceAccount(o.id, x.sa.id)));
+        expect(
+          await outcome([store.deleteServiceAccount(o.id, c.sa.id), store.deleteToken(o.id, d.token.id)]),
+        ).toBe(1);
+
+        const many = await Promise.all(["e", "f", "g", "h", "i", "j"].map(owner));
+        await Promise.allSettled([c, d].map((x) => store.deleteServiceAccount(o.id, x.sa.id)));
+        const left = (await store.listRoleBindings(o.id)).filter((x) => x.role === "owner").length;
+        expect(await outcome(many.map((x) => store.deleteRoleBinding(o.id, x.binding.id)))).toBe(left - 1);
+        expect((await store.listRoleBindings(o.id)).filter((x) => x.role === "owner").length).toBe(1);
       }),
     );
 

@@ -79,6 +79,36 @@ const tokenOf = (sa: ServiceAccount, hash = generateToken().hash): ServiceAccoun
   createdBy: "",
 });
 
+/** An organization with two owners (binding and token each), for the last-owner races. */
+async function twoOwners(store: RedisIamStore, organizationId: string) {
+  const owners = [];
+  for (const name of ["a", "b"]) {
+    const sa = account(organizationId, name);
+    await store.createServiceAccount(sa, 50);
+    const binding = {
+      id: randomUUID(),
+      serviceAccountId: sa.id,
+      organizationId,
+      role: "owner" as const,
+      createdAt: 0,
+      createdBy: "",
+    };
+    await store.createRoleBinding(binding);
+    const token = {
+      id: randomUUID(),
+      name: "t",
+      serviceAccountId: sa.id,
+      organizationId,
+      hash: generateToken().hash,
+      createdAt: 0,
+      createdBy: "",
+    };
+    await store.createToken(token, 100);
+    owners.push({ sa, binding, token });
+  }
+  return owners as [(typeof owners)[0], (typeof owners)[0]];
+}
+
 describe("Redis IAM store", () => {
   it("holds quotas across two connections racing: 100 of 200 tokens, 50 of 60 service accounts", async () => {
     const keyPrefix = newPrefix();
@@ -283,6 +313,38 @@ describe("Redis IAM store", () => {
       expect((await store.listRoleBindings("legacy")).map((x) => x.id)).toEqual([grants[1]!.id]);
     } finally {
       await store.close();
+      await deleteKeys(keyPrefix);
+    }
+  });
+
+  it("keeps an owner when two connections delete the last two owners at once, in 20 organizations", async () => {
+    const keyPrefix = newPrefix();
+    const stores = await Promise.all([connect(keyPrefix), connect(keyPrefix)]);
+    const [a, b] = stores as [RedisIamStore, RedisIamStore];
+    try {
+      const rounds = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const org = randomUUID();
+          const [x, y] = await twoOwners(a, org);
+          const results = await Promise.allSettled(
+            i % 2
+              ? [a.deleteRoleBinding(org, x.binding.id), b.deleteRoleBinding(org, y.binding.id)]
+              : [a.deleteServiceAccount(org, x.sa.id), b.deleteToken(org, y.token.id)],
+          );
+          const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          for (const r of refused)
+            expect(r.reason).toMatchObject({ kind: "failed_precondition", reason: "last_owner" });
+          const owners = (await b.listRoleBindings(org)).filter((binding) => binding.role === "owner");
+          const tokens = await Promise.all(owners.map((o) => a.countTokens(org, o.serviceAccountId)));
+          return {
+            succeeded: results.length - refused.length,
+            ownersWithTokens: tokens.filter((n) => n > 0).length,
+          };
+        }),
+      );
+      for (const round of rounds) expect(round).toEqual({ succeeded: 1, ownersWithTokens: 1 });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
       await deleteKeys(keyPrefix);
     }
   });

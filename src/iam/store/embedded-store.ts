@@ -14,6 +14,7 @@ import type {
 import { AUDIT_RETAINED, type EmbeddedState, emptyState, parseState } from "./embedded-state.js";
 import type { IamStore, PrincipalRecord, TokenUse } from "./iam-store.js";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.js";
+import { lastOwnerAccount, lastOwnerBinding, lastOwnerToken, takesLastOwner } from "./owner-guard.js";
 import { installationExists, projectNotFound, quotaExceeded, serviceAccountNotFound } from "./quota-error.js";
 import { projectNameTaken, roleBindingExists, sameGrant, serviceAccountNameTaken } from "./unique-names.js";
 
@@ -149,10 +150,13 @@ export class EmbeddedIamStore implements IamStore {
       return { ...account };
     });
   }
-  async deleteServiceAccount(organizationId: string, id: string) {
+  async deleteServiceAccount(organizationId: string, id: string, now = Date.now()) {
     return this.mutate((s) => {
       const account = s.serviceAccounts[id];
       if (account?.organizationId !== organizationId) return undefined;
+      if (takesLastOwner(...ownership(s, organizationId), now, { serviceAccountId: id })) {
+        throw lastOwnerAccount(id);
+      }
       delete s.serviceAccounts[id];
       const tokens = values(s.tokens).filter((t) => t.serviceAccountId === id);
       for (const token of tokens) {
@@ -186,10 +190,11 @@ export class EmbeddedIamStore implements IamStore {
   async countTokens(organizationId: string, serviceAccountId: string) {
     return (await this.listTokens(organizationId, serviceAccountId)).length;
   }
-  async deleteToken(organizationId: string, id: string) {
+  async deleteToken(organizationId: string, id: string, now = Date.now()) {
     return this.mutate((s) => {
       const token = s.tokens[id];
       if (token?.organizationId !== organizationId) return undefined;
+      if (takesLastOwner(...ownership(s, organizationId), now, { tokenId: id })) throw lastOwnerToken(id);
       delete s.tokens[id];
       this.tokensByHash.delete(token.hash);
       return token;
@@ -237,10 +242,11 @@ export class EmbeddedIamStore implements IamStore {
       (b) => serviceAccountId === undefined || b.serviceAccountId === serviceAccountId,
     );
   }
-  async deleteRoleBinding(organizationId: string, id: string) {
+  async deleteRoleBinding(organizationId: string, id: string, now = Date.now()) {
     return this.mutate((s) => {
       const binding = s.roleBindings[id];
       if (binding?.organizationId !== organizationId) return undefined;
+      if (takesLastOwner(...ownership(s, organizationId), now, { bindingId: id })) throw lastOwnerBinding(id);
       delete s.roleBindings[id];
       return binding;
     });
@@ -322,6 +328,12 @@ export class EmbeddedIamStore implements IamStore {
     this.pending = run();
     return this.pending;
   }
+}
+
+/** The organization's bindings and tokens, as the last-owner guard reads them. */
+function ownership(s: EmbeddedState, organizationId: string): [RoleBinding[], ServiceAccountToken[]] {
+  const ofOrg = <T extends { organizationId: string }>(r: T) => r.organizationId === organizationId;
+  return [values(s.roleBindings).filter(ofOrg), values(s.tokens).filter(ofOrg)];
 }
 
 function copy<T extends object>(value: T | undefined): T | undefined {

@@ -32,7 +32,9 @@ export interface TokenUse {
  * quota when it is full, and with `already_exists` naming the existing record when it would
  * repeat a project's or service account's name in the organization, or a binding's (service
  * account, role, scope) (`unique-names.ts`); records stored before that rule still load.
- * Deletes return what they removed (undefined: nothing matched).
+ * Deletes return what they removed (undefined: nothing matched). A delete that would leave an
+ * organization without an active owner (`owner-guard.ts`) rejects with `failed_precondition`;
+ * `now` (default: the clock) decides which tokens have expired.
  */
 export interface IamStore {
   /** An organization marked `installation` is refused (already_exists) when one exists already. */
@@ -65,12 +67,13 @@ export interface IamStore {
   deleteServiceAccount(
     organizationId: string,
     id: string,
+    now?: number,
   ): Promise<{ account: ServiceAccount; tokens: ServiceAccountToken[] } | undefined>;
 
   createToken(token: ServiceAccountToken, maxPerServiceAccount: number): Promise<void>;
   listTokens(organizationId: string, serviceAccountId: string): Promise<ServiceAccountToken[]>;
   countTokens(organizationId: string, serviceAccountId: string): Promise<number>;
-  deleteToken(organizationId: string, id: string): Promise<ServiceAccountToken | undefined>;
+  deleteToken(organizationId: string, id: string, now?: number): Promise<ServiceAccountToken | undefined>;
   /** The token with this hash, its service account and the account's bindings. */
   resolvePrincipal(tokenHash: string): Promise<PrincipalRecord | undefined>;
   /** Records last-used dates in one batch; unknown tokens are ignored, dates never go back. */
@@ -78,7 +81,7 @@ export interface IamStore {
 
   createRoleBinding(binding: RoleBinding): Promise<void>;
   listRoleBindings(organizationId: string, serviceAccountId?: string): Promise<RoleBinding[]>;
-  deleteRoleBinding(organizationId: string, id: string): Promise<RoleBinding | undefined>;
+  deleteRoleBinding(organizationId: string, id: string, now?: number): Promise<RoleBinding | undefined>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Newest first. */

@@ -35,7 +35,38 @@ local function named(key, name)
 end
 `;
 
-const script = (name: string, body: string): LuaScript => luaScript(name, `${IDS}\n${body}`);
+/*
+ * The last-owner guard of owner-guard.ts, in the delete scripts' own atomic step. An active owner:
+ * a service account with an organization-wide owner binding and a token not expired at `now`.
+ * `removed` names what the delete takes away: { binding = id }, { account = id } or { token = id }.
+ */
+const OWNERS = `
+local function active_owner(bindings, account_tokens, tokens, now, removed)
+  local seen = {}
+  for _, raw in ipairs(redis.call("HVALS", bindings)) do
+    local b = cjson.decode(raw)
+    local sa = b.serviceAccountId
+    local org_wide = b.projectId == nil or b.projectId == cjson.null
+    if b.role == "owner" and org_wide and b.id ~= removed.binding and sa ~= removed.account and not seen[sa] then
+      seen[sa] = true
+      for _, id in ipairs(ids_of(account_tokens, sa)) do
+        local token = id ~= removed.token and redis.call("HGET", tokens, id)
+        if token then
+          local expires = cjson.decode(token).expiresAt
+          if type(expires) ~= "number" or expires > now then return true end
+        end
+      end
+    end
+  end
+  return false
+end
+local function takes_last_owner(bindings, account_tokens, tokens, now, removed)
+  return not active_owner(bindings, account_tokens, tokens, now, removed)
+    and active_owner(bindings, account_tokens, tokens, now, {})
+end
+`;
+
+const script = (name: string, body: string): LuaScript => luaScript(name, `${IDS}\n${OWNERS}\n${body}`);
 
 /**
  * KEYS: accounts. ARGV: id, json, max, name. Returns "ok", "quota", or { "exists", id } when
@@ -63,13 +94,16 @@ return "ok"`,
 );
 
 /**
- * KEYS: accounts, tokens, token-used, account-tokens, bindings, account-bindings. ARGV: id.
- * Returns false, or { account, token1, used1, token2, used2, ... } ("" for never used).
+ * KEYS: accounts, tokens, token-used, account-tokens, bindings, account-bindings. ARGV: id, now.
+ * Returns false, "last_owner", or { account, token1, used1, token2, used2, ... } ("" for never used).
  */
 export const DELETE_ACCOUNT = script(
   "delete-account",
   `local account = redis.call("HGET", KEYS[1], ARGV[1])
 if not account then return false end
+if takes_last_owner(KEYS[5], KEYS[4], KEYS[2], tonumber(ARGV[2]), { account = ARGV[1] }) then
+  return "last_owner"
+end
 redis.call("HDEL", KEYS[1], ARGV[1])
 local out = { account }
 for _, id in ipairs(ids_of(KEYS[4], ARGV[1])) do
@@ -97,11 +131,17 @@ ids_add(KEYS[3], ARGV[1], ARGV[2])
 return "ok"`,
 );
 
-/** KEYS: tokens, token-used, account-tokens. ARGV: id. Returns false or { token, used }. */
+/**
+ * KEYS: tokens, token-used, account-tokens, bindings. ARGV: id, now. Returns false, "last_owner"
+ * or { token, used }.
+ */
 export const DELETE_TOKEN = script(
   "delete-token",
   `local token = redis.call("HGET", KEYS[1], ARGV[1])
 if not token then return false end
+if takes_last_owner(KEYS[4], KEYS[3], KEYS[1], tonumber(ARGV[2]), { token = ARGV[1] }) then
+  return "last_owner"
+end
 local used = redis.call("HGET", KEYS[2], ARGV[1]) or ""
 redis.call("HDEL", KEYS[1], ARGV[1])
 redis.call("HDEL", KEYS[2], ARGV[1])
@@ -177,13 +217,20 @@ ids_add(KEYS[4], ARGV[1], ARGV[2])
 return "ok"`,
 );
 
-/** KEYS: bindings, account-bindings. ARGV: id. Returns false or the deleted binding. */
+/**
+ * KEYS: bindings, account-bindings, account-tokens, tokens. ARGV: id, now. Returns false,
+ * "last_owner" or the deleted binding.
+ */
 export const DELETE_BINDING = script(
   "delete-binding",
   `local binding = redis.call("HGET", KEYS[1], ARGV[1])
 if not binding then return false end
+local b = cjson.decode(binding)
+if b.role == "owner" and takes_last_owner(KEYS[1], KEYS[3], KEYS[4], tonumber(ARGV[2]), { binding = ARGV[1] }) then
+  return "last_owner"
+end
 redis.call("HDEL", KEYS[1], ARGV[1])
-ids_remove(KEYS[2], cjson.decode(binding).serviceAccountId, ARGV[1])
+ids_remove(KEYS[2], b.serviceAccountId, ARGV[1])
 return binding`,
 );
 

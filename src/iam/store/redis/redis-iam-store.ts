@@ -15,6 +15,7 @@ import {
   quotaExceeded,
   serviceAccountNotFound,
 } from "../quota-error.js";
+import { lastOwnerAccount, lastOwnerBinding } from "../owner-guard.js";
 import { projectNameTaken, roleBindingExists, serviceAccountNameTaken } from "../unique-names.js";
 import { ConnectionWatch } from "./connection-watch.js";
 import * as scripts from "./iam-scripts.js";
@@ -170,12 +171,13 @@ export class RedisIamStore implements IamStore {
       return typeof reply === "string" ? fromJson<ServiceAccount>(reply) : undefined;
     });
   }
-  deleteServiceAccount(organizationId: string, id: string) {
+  deleteServiceAccount(organizationId: string, id: string, now = Date.now()) {
     return this.guard(async () => {
       const k = this.org(organizationId);
       const keys = [k.accounts, k.tokens, k.tokenUsed, k.accountTokens, k.bindings, k.accountBindings];
-      const reply = await this.redis.script(scripts.DELETE_ACCOUNT, keys, [id]);
+      const reply = await this.redis.script(scripts.DELETE_ACCOUNT, keys, [id, Math.trunc(now)]);
       if (!reply) return undefined;
+      if (reply === "last_owner") throw lastOwnerAccount(id);
       const [account, ...rest] = strings(reply);
       const tokens = tokenPairs(rest);
       await this.tokens.unindex(organizationId, tokens);
@@ -192,8 +194,12 @@ export class RedisIamStore implements IamStore {
   countTokens(organizationId: string, serviceAccountId: string): Promise<number> {
     return this.guard(() => this.tokens.count(organizationId, serviceAccountId));
   }
-  deleteToken(organizationId: string, id: string): Promise<ServiceAccountToken | undefined> {
-    return this.guard(() => this.tokens.delete(organizationId, id));
+  deleteToken(
+    organizationId: string,
+    id: string,
+    now = Date.now(),
+  ): Promise<ServiceAccountToken | undefined> {
+    return this.guard(() => this.tokens.delete(organizationId, id, now));
   }
   resolvePrincipal(tokenHash: string): Promise<PrincipalRecord | undefined> {
     return this.guard(() => this.tokens.resolve(tokenHash));
@@ -221,10 +227,12 @@ export class RedisIamStore implements IamStore {
       return all.filter((b) => serviceAccountId === undefined || b.serviceAccountId === serviceAccountId);
     });
   }
-  deleteRoleBinding(organizationId: string, id: string): Promise<RoleBinding | undefined> {
+  deleteRoleBinding(organizationId: string, id: string, now = Date.now()): Promise<RoleBinding | undefined> {
     return this.guard(async () => {
       const k = this.org(organizationId);
-      const reply = await this.redis.script(scripts.DELETE_BINDING, [k.bindings, k.accountBindings], [id]);
+      const keys = [k.bindings, k.accountBindings, k.accountTokens, k.tokens];
+      const reply = await this.redis.script(scripts.DELETE_BINDING, keys, [id, Math.trunc(now)]);
+      if (reply === "last_owner") throw lastOwnerBinding(id);
       return typeof reply === "string" ? fromJson<RoleBinding>(reply) : undefined;
     });
   }
