@@ -26,6 +26,8 @@ export interface BootstrapResult {
  * one token each written to `owner.token` / `agent.token` (mode 0600, the token and a newline).
  * A store that already has an organization is left untouched; so is one that another replica
  * sharing it bootstrapped at the same moment (only one installation organization can exist).
+ * Nothing bootstraps a second time, so `owner` is protected like any organization's last owner
+ * (`store/owner-guard.ts`): it stays until another owner of the installation has a token.
  */
 export async function bootstrapInstallation(
   iam: IamService,

@@ -227,7 +227,7 @@ export class IamService {
 
   async deleteServiceAccount(actor: Actor, id: string): Promise<ServiceAccount> {
     requirePermission(actor, "serviceaccount.delete");
-    const deleted = await this.store.deleteServiceAccount(actor.organizationId, id);
+    const deleted = await this.store.deleteServiceAccount(actor.organizationId, id, this.now());
     if (!deleted)
       throw notFound(
         `Service account ${id} does not exist in this organization.`,
@@ -285,7 +285,7 @@ export class IamService {
 
   async deleteToken(actor: Actor, id: string): Promise<ServiceAccountToken> {
     requirePermission(actor, "serviceaccounttoken.delete");
-    const token = await this.store.deleteToken(actor.organizationId, id);
+    const token = await this.store.deleteToken(actor.organizationId, id, this.now());
     if (!token) throw notFound(`Token ${id} does not exist in this organization.`, "token_not_found");
     this.events.publish({ kind: "token-deleted", tokenHash: token.hash });
     await this.audit(actor.organizationId, actor, "serviceaccounttoken.delete", "serviceaccounttoken", id, {
@@ -333,7 +333,7 @@ export class IamService {
 
   async deleteRoleBinding(actor: Actor, id: string): Promise<RoleBinding> {
     requirePermission(actor, "rolebinding.delete");
-    const binding = await this.store.deleteRoleBinding(actor.organizationId, id);
+    const binding = await this.store.deleteRoleBinding(actor.organizationId, id, this.now());
     if (!binding)
       throw notFound(`Role binding ${id} does not exist in this organization.`, "role_binding_not_found");
     this.events.publish({ kind: "service-account-changed", serviceAccountId: binding.serviceAccountId });

@@ -1,4 +1,5 @@
 import { peerAddress } from "../iam/cidr.js";
+import { redactTokens } from "../token/redact.js";
 
 /** What the gateway knows of one agent's recent pushes. */
 export interface AgentStatus {
@@ -36,7 +37,10 @@ export class AgentRegistry {
   }
 }
 
-/** An agent's id: its `node` label where the payload carries one, else the peer's address without port. */
+/**
+ * An agent's id: its `node` label where the payload carries one (redacted: `Agents` shows it to
+ * everyone who may read the project), else the peer's address without port.
+ */
 export function agentIdOf(peer: string, node?: string): string {
-  return node || peerAddress(peer);
+  return node ? redactTokens(node) : peerAddress(peer);
 }

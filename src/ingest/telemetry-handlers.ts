@@ -7,6 +7,7 @@ import {
 } from "../gen/parca/telemetry/v1alpha1/telemetry_pb.js";
 import type { Received } from "../rpc/service-definition.js";
 import { asCallError } from "../rpc/call-error.js";
+import { redactedTail } from "../token/redact.js";
 import type { IngestDeps } from "./ingest-deps.js";
 import { recordOrigin } from "../record-log/record.js";
 
@@ -27,7 +28,7 @@ export function telemetryHandlers(deps: IngestDeps): UntypedServiceImplementatio
           projectId: auth.projectId,
           serviceAccountId: auth.serviceAccountId,
           agent: metadata,
-          stderr: stderr.slice(-STDERR_LOGGED),
+          stderr: redactedTail(stderr, STDERR_LOGGED),
         },
         "agent reported a panic",
       );

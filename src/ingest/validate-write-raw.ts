@@ -1,5 +1,6 @@
 import { invalidArgument } from "../errors.js";
 import type { WriteRawRequest } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import { redactedHead } from "../token/redact.js";
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -18,7 +19,7 @@ export function validateWriteRaw(request: WriteRawRequest): { node?: string } {
     for (const label of series.labels?.labels ?? []) {
       if (!LABEL_NAME.test(label.name)) {
         throw invalidArgument(
-          `Series ${index}: invalid label name ${JSON.stringify(label.name.slice(0, 64))}; names must match [a-zA-Z_][a-zA-Z0-9_]*.`,
+          `Series ${index}: invalid label name ${JSON.stringify(redactedHead(label.name, 64))}; names must match [a-zA-Z_][a-zA-Z0-9_]*.`,
           "invalid_label_name",
         );
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { RoleBinding, ServiceAccount, ServiceAccountToken } from "../../src/iam/model.js";
+import type { Project, RoleBinding, ServiceAccount, ServiceAccountToken } from "../../src/iam/model.js";
 import type { IamStore } from "../../src/iam/store/iam-store.js";
 import { generateToken } from "../../src/token/token.js";
 
@@ -26,6 +26,12 @@ const token = (sa: ServiceAccount, name = "t"): ServiceAccountToken => ({
   hash: generateToken().hash,
   createdAt: now,
   createdBy: "",
+});
+const project = (organizationId: string, name = "p"): Project => ({
+  id: randomUUID(),
+  name,
+  organizationId,
+  createdAt: now,
 });
 const binding = (sa: ServiceAccount, role: RoleBinding["role"], projectId?: string): RoleBinding => ({
   id: randomUUID(),
@@ -108,6 +114,87 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
     );
 
     it(
+      "refuses a repeated project or service account name and a repeated binding, naming the existing one",
+      withStore(async (store) => {
+        const o = org();
+        const other = org("other");
+        await store.createOrganization(o);
+        await store.createOrganization(other);
+        const prod = project(o.id, "prod");
+        await store.createProject(prod);
+        await expect(store.createProject(project(o.id, "prod"))).rejects.toMatchObject({
+          kind: "already_exists",
+          reason: "project_name_taken",
+          message: `A project named "prod" already exists in this organization (${prod.id}); choose another name.`,
+        });
+        // Exact, case-sensitive names, per organization.
+        await store.createProject(project(o.id, "Prod"));
+        await store.createProject(project(other.id, "prod"));
+        expect((await store.listProjects(o.id)).map((p) => p.name).sort()).toEqual(["Prod", "prod"]);
+
+        const ci = account(o.id, "ci");
+        await store.createServiceAccount(ci, 50);
+        await expect(store.createServiceAccount(account(o.id, "ci"), 50)).rejects.toMatchObject({
+          kind: "already_exists",
+          reason: "service_account_name_taken",
+          message: `A service account named "ci" already exists in this organization (${ci.id}); choose another name.`,
+        });
+        await store.createServiceAccount(account(o.id, "CI"), 50);
+        await store.createServiceAccount(account(other.id, "ci"), 50);
+        expect((await store.listServiceAccounts(o.id)).map((a) => a.name).sort()).toEqual(["CI", "ci"]);
+
+        const orgWide = binding(ci, "writer");
+        await store.createRoleBinding(orgWide);
+        await expect(store.createRoleBinding(binding(ci, "writer"))).rejects.toMatchObject({
+          kind: "already_exists",
+          reason: "role_binding_exists",
+          message: `Service account ${ci.id} already has role writer organization-wide (role binding ${orgWide.id}); there is nothing to add.`,
+        });
+        const inProd = binding(ci, "writer", prod.id);
+        await store.createRoleBinding(inProd);
+        await expect(store.createRoleBinding(binding(ci, "writer", prod.id))).rejects.toMatchObject({
+          kind: "already_exists",
+          message: expect.stringContaining(`on project ${prod.id} (role binding ${inProd.id})`),
+        });
+        await store.createRoleBinding(binding(ci, "viewer", prod.id));
+        expect((await store.listRoleBindings(o.id, ci.id)).length).toBe(3);
+
+        // A name or a grant is free again once its holder is deleted.
+        await store.deleteRoleBinding(o.id, orgWide.id);
+        await store.createRoleBinding(binding(ci, "writer"));
+        await store.deleteProject(o.id, prod.id);
+        await store.createProject(project(o.id, "prod"));
+        await store.deleteServiceAccount(o.id, ci.id);
+        await store.createServiceAccount(account(o.id, "ci"), 50);
+      }),
+    );
+
+    it(
+      "creates exactly one of 20 concurrent projects, service accounts or bindings that are the same",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const sa = account(o.id, "holder");
+        await store.createServiceAccount(sa, 50);
+        const p = project(o.id, "p");
+        await store.createProject(p);
+        const race = async (create: () => Promise<void>, reason: string) => {
+          const results = await Promise.allSettled(Array.from({ length: 20 }, create));
+          const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          expect(results.length - refused.length).toBe(1);
+          for (const r of refused) expect(r.reason).toMatchObject({ kind: "already_exists", reason });
+        };
+        await race(() => store.createProject(project(o.id, "same")), "project_name_taken");
+        await race(() => store.createServiceAccount(account(o.id, "same"), 50), "service_account_name_taken");
+        await race(() => store.createRoleBinding(binding(sa, "owner")), "role_binding_exists");
+        await race(() => store.createRoleBinding(binding(sa, "writer", p.id)), "role_binding_exists");
+        expect((await store.listProjects(o.id)).filter((x) => x.name === "same").length).toBe(1);
+        expect((await store.listServiceAccounts(o.id)).filter((x) => x.name === "same").length).toBe(1);
+        expect((await store.listRoleBindings(o.id, sa.id)).length).toBe(2);
+      }),
+    );
+
+    it(
       "resolves a token by hash to its service account and bindings, and forgets it when deleted",
       withStore(async (store) => {
         const o = org();
@@ -155,6 +242,11 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
         await store.createToken(t1, 100);
         await store.createToken(t2, 100);
         await store.createRoleBinding(binding(sa, "owner"));
+        // Another owner who can authenticate, so that the organization keeps one.
+        const keeper = account(o.id, "keeper");
+        await store.createServiceAccount(keeper, 50);
+        await store.createToken(token(keeper), 100);
+        await store.createRoleBinding(binding(keeper, "owner"));
         await store.createRoleBinding(binding(other, "writer", project.id));
         await store.createRoleBinding(binding(other, "viewer"));
         const deleted = await store.deleteServiceAccount(o.id, sa.id);
@@ -162,11 +254,117 @@ export function iamStoreContract(name: string, factory: StoreFactory): void {
         expect(await store.resolvePrincipal(t1.hash)).toBeUndefined();
         expect((await store.listRoleBindings(o.id, sa.id)).length).toBe(0);
         expect(await store.deleteProject(o.id, project.id)).toMatchObject({ id: project.id });
-        expect((await store.listRoleBindings(o.id)).map((b) => b.role)).toEqual(["viewer"]);
+        expect((await store.listRoleBindings(o.id)).map((b) => b.role).sort()).toEqual(["owner", "viewer"]);
         await expect(store.createToken(token(sa), 100)).rejects.toMatchObject({ kind: "not_found" });
         await expect(store.createRoleBinding(binding(other, "writer", project.id))).rejects.toMatchObject({
           kind: "not_found",
         });
+      }),
+    );
+
+    it(
+      "refuses to delete the last owner who can authenticate: its binding, its account or its last token",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const a = account(o.id, "a");
+        await store.createServiceAccount(a, 50);
+        const ownerA = binding(a, "owner");
+        await store.createRoleBinding(ownerA);
+        const tokenA = token(a);
+        await store.createToken(tokenA, 100);
+        const refused = { kind: "failed_precondition", reason: "last_owner" };
+        await expect(store.deleteRoleBinding(o.id, ownerA.id)).rejects.toMatchObject({
+          ...refused,
+          message: `Deleting role binding ${ownerA.id} would leave this organization without an owner who can authenticate; bind another service account that has a token as owner first.`,
+        });
+        await expect(store.deleteServiceAccount(o.id, a.id)).rejects.toMatchObject({
+          ...refused,
+          message: expect.stringMatching(/^Deleting service account .* bind another service account/),
+        });
+        await expect(store.deleteToken(o.id, tokenA.id)).rejects.toMatchObject({
+          ...refused,
+          message: expect.stringContaining("create another token for its service account"),
+        });
+        expect((await store.listRoleBindings(o.id)).map((b) => b.id)).toEqual([ownerA.id]);
+        expect((await store.resolvePrincipal(tokenA.hash))?.token.id).toBe(tokenA.id);
+
+        // What does not change who can authenticate as owner is never refused.
+        const p = project(o.id);
+        await store.createProject(p);
+        const scoped = binding(a, "owner", p.id);
+        await store.createRoleBinding(scoped);
+        const viewer = binding(a, "viewer");
+        await store.createRoleBinding(viewer);
+        expect((await store.deleteRoleBinding(o.id, scoped.id))?.id).toBe(scoped.id);
+        expect((await store.deleteRoleBinding(o.id, viewer.id))?.id).toBe(viewer.id);
+        const expired = { ...token(a), expiresAt: now - 1 };
+        await store.createToken(expired, 100);
+        expect((await store.deleteToken(o.id, expired.id, now))?.id).toBe(expired.id);
+
+        // A second token: the first may go, then the second is the last.
+        const second = token(a);
+        await store.createToken(second, 100);
+        expect((await store.deleteToken(o.id, tokenA.id))?.id).toBe(tokenA.id);
+        await expect(store.deleteToken(o.id, second.id)).rejects.toMatchObject(refused);
+
+        // Another owner counts only while it has a token that has not expired.
+        const b = account(o.id, "b");
+        await store.createServiceAccount(b, 50);
+        await store.createRoleBinding(binding(b, "owner"));
+        await expect(store.deleteRoleBinding(o.id, ownerA.id)).rejects.toMatchObject(refused);
+        const tokenB = { ...token(b), expiresAt: now + 60_000 };
+        await store.createToken(tokenB, 100);
+        await expect(store.deleteRoleBinding(o.id, ownerA.id, now + 60_000)).rejects.toMatchObject(refused);
+        expect((await store.deleteRoleBinding(o.id, ownerA.id, now))?.id).toBe(ownerA.id);
+        expect((await store.deleteServiceAccount(o.id, a.id, now))?.account.id).toBe(a.id);
+        await expect(store.deleteServiceAccount(o.id, b.id, now)).rejects.toMatchObject(refused);
+
+        // Once no owner can authenticate (B's token expired), deleting changes nothing and is allowed.
+        expect((await store.deleteToken(o.id, tokenB.id, now + 60_000))?.id).toBe(tokenB.id);
+      }),
+    );
+
+    it(
+      "lets exactly one of concurrent deletes of the last two owners succeed",
+      withStore(async (store) => {
+        const o = org();
+        await store.createOrganization(o);
+        const owner = async (name: string) => {
+          const sa = account(o.id, name);
+          await store.createServiceAccount(sa, 50);
+          const b = binding(sa, "owner");
+          await store.createRoleBinding(b);
+          const t = token(sa);
+          await store.createToken(t, 100);
+          return { sa, binding: b, token: t };
+        };
+        const outcome = async (deletes: Promise<unknown>[]) => {
+          const results = await Promise.allSettled(deletes);
+          const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          for (const r of refused) expect(r.reason).toMatchObject({ kind: "failed_precondition" });
+          return results.length - refused.length;
+        };
+        const [a, b] = [await owner("a"), await owner("b")];
+        expect(
+          await outcome([
+            store.deleteRoleBinding(o.id, a.binding.id),
+            store.deleteRoleBinding(o.id, b.binding.id),
+          ]),
+        ).toBe(1);
+        expect((await store.listRoleBindings(o.id)).filter((x) => x.role === "owner").length).toBe(1);
+
+        const [c, d] = [await owner("c"), await owner("d")];
+        await Promise.allSettled([a, b].map((x) => store.deleteServiceAccount(o.id, x.sa.id)));
+        expect(
+          await outcome([store.deleteServiceAccount(o.id, c.sa.id), store.deleteToken(o.id, d.token.id)]),
+        ).toBe(1);
+
+        const many = await Promise.all(["e", "f", "g", "h", "i", "j"].map(owner));
+        await Promise.allSettled([c, d].map((x) => store.deleteServiceAccount(o.id, x.sa.id)));
+        const left = (await store.listRoleBindings(o.id)).filter((x) => x.role === "owner").length;
+        expect(await outcome(many.map((x) => store.deleteRoleBinding(o.id, x.binding.id)))).toBe(left - 1);
+        expect((await store.listRoleBindings(o.id)).filter((x) => x.role === "owner").length).toBe(1);
       }),
     );
 

@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
 import { encodeArrowV2 } from "../../src/agent-sim/index.js";
 import { AdminClient } from "../../src/cli/iam/admin-client.js";
-import { ServiceAccountService, ServiceAccountTokenService } from "../../src/gen/profgate/iam/v1/iam_pb.js";
+import {
+  RoleBindingService,
+  ServiceAccountService,
+  ServiceAccountTokenService,
+} from "../../src/gen/profgate/iam/v1/iam_pb.js";
 import { profgate, iamJson } from "../support/cli.js";
 import {
   type BootstrapFiles,
@@ -191,6 +195,105 @@ describe("profgate iam against a running gateway", () => {
     accounts.close();
     expect(list.serviceAccounts.length).toBe(50);
     expect(made.filter((r) => r.status === "fulfilled").length).toBe(49); // plus the organization's owner
+  });
+
+  it("refuses a repeated project name, service account name or role binding, naming the existing one", async () => {
+    const twin = await iam(["service-accounts", "create", "twin"]);
+    const again = await iamRaw(["service-accounts", "create", "twin"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe(
+      `profgate: A service account named "twin" already exists in this organization (${twin.id}); choose another name.`,
+    );
+    const accounts = new AdminClient(ServiceAccountService, gateway.adminTarget, boot.ownerToken);
+    const raced = await Promise.allSettled(
+      Array.from({ length: 10 }, () => accounts.call("createServiceAccount", { name: "racer" })),
+    );
+    accounts.close();
+    const refused = raced.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    expect(raced.length - refused.length).toBe(1);
+    for (const r of refused) expect(r.reason.code).toBe(status.ALREADY_EXISTS);
+    const names = (await iam<Json[]>(["service-accounts", "list"])).map((a) => a["name"]);
+    expect(names.filter((n) => n === "twin" || n === "racer").sort()).toEqual(["racer", "twin"]);
+
+    const project = await iam(["projects", "create", "twins"]);
+    const repeated = await iamRaw(["projects", "create", "twins"]);
+    expect(repeated.stderr).toContain(
+      `A project named "twins" already exists in this organization (${project.id})`,
+    );
+    const bind = (role: string, scope: string[] = []) =>
+      iamRaw(["role-bindings", "create", "--service-account", twin.id, "--role", role, ...scope]);
+    expect((await bind("viewer")).code).toBe(0);
+    const twice = await bind("viewer");
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/already has role viewer organization-wide \(role binding [0-9a-f-]{36}\)/);
+    expect((await bind("viewer", ["--project", project.id])).code).toBe(0);
+    expect((await bind("viewer", ["--project", project.id])).stderr).toContain(
+      `already has role viewer on project ${project.id}`,
+    );
+    expect(await iam<Json[]>(["role-bindings", "list", "--service-account", twin.id])).toHaveLength(2);
+  });
+
+  it("refuses to delete an organization's last owner who can authenticate, in the CLI, the API and the console", async () => {
+    const created = await iam<Record<string, Json>>(["organizations", "create", "guarded"]);
+    const founderToken = String(created["ownerToken"]!["token"]);
+    secrets.push(founderToken);
+    const founderFile = join(dir.path, "guarded.token");
+    await writeFile(founderFile, `${founderToken}\n`, { mode: 0o600 });
+    const founder = created["ownerServiceAccount"]!.id;
+    const [founderBinding] = await iam<Json[]>(
+      ["role-bindings", "list", "--service-account", founder],
+      founderFile,
+    );
+    const [founderTokenRecord] = await iam<Json[]>(
+      ["tokens", "list", "--service-account", founder],
+      founderFile,
+    );
+    const why = "would leave this organization without an owner who can authenticate";
+    const attempts = [
+      ["role-bindings", "delete", founderBinding!.id],
+      ["service-accounts", "delete", founder],
+      ["tokens", "delete", founderTokenRecord!.id],
+    ];
+    for (const args of attempts) {
+      const refused = await iamRaw(args, founderFile);
+      expect(refused.code, args.join(" ")).toBe(1);
+      expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+      expect(refused.stderr).toContain(why);
+    }
+    expect((await iamRaw(attempts[0]!, founderFile)).stderr.trim()).toBe(
+      `profgate: Deleting role binding ${founderBinding!.id} ${why}; bind another service account that has a token as owner first.`,
+    );
+    const bindings = new AdminClient(RoleBindingService, gateway.adminTarget, founderToken);
+    const code = await bindings.call("deleteRoleBinding", { id: founderBinding!.id }).then(
+      () => status.OK,
+      (e: { code: number }) => e.code,
+    );
+    bindings.close();
+    expect(code).toBe(status.FAILED_PRECONDITION);
+    const answer = await fetch(`${gateway.consoleUrl}/api/role-bindings/${founderBinding!.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${founderToken}` },
+    });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({
+      code: "FAILED_PRECONDITION",
+      error: expect.stringContaining(why),
+    });
+
+    // A second owner without a token does not count; with one, the founder may go.
+    const deputy = await iam(["service-accounts", "create", "deputy"], founderFile);
+    await iam(["role-bindings", "create", "--service-account", deputy.id, "--role", "owner"], founderFile);
+    expect((await iamRaw(attempts[1]!, founderFile)).stderr).toContain(why);
+    const deputyFile = join(dir.path, "deputy.token");
+    await iam(
+      ["tokens", "create", "--service-account", deputy.id, "--name", "deputy", "--out", deputyFile],
+      founderFile,
+    );
+    secrets.push((await readFile(deputyFile, "utf8")).trim());
+    expect((await iamRaw(attempts[1]!, founderFile)).code).toBe(0);
+    const left = await iam<Json[]>(["role-bindings", "list"], deputyFile);
+    expect(left.map((b) => [b["serviceAccountId"], b["role"]])).toEqual([[deputy.id, "owner"]]);
+    expect((await iamRaw(["service-accounts", "delete", deputy.id], deputyFile)).stderr).toContain(why);
   });
 
   it("makes deletions take effect on the very next ingestion call", async () => {

@@ -67,6 +67,36 @@ const account = (organizationId: string, name = "sa"): ServiceAccount => ({
   createdBy: "",
 });
 
+/** An organization with two owners (binding and token each), for the last-owner races. */
+async function twoOwners(store: RedisIamStore, organizationId: string) {
+  const owners = [];
+  for (const name of ["a", "b"]) {
+    const sa = account(organizationId, name);
+    await store.createServiceAccount(sa, 50);
+    const binding = {
+      id: randomUUID(),
+      serviceAccountId: sa.id,
+      organizationId,
+      role: "owner" as const,
+      createdAt: 0,
+      createdBy: "",
+    };
+    await store.createRoleBinding(binding);
+    const token = {
+      id: randomUUID(),
+      name: "t",
+      serviceAccountId: sa.id,
+      organizationId,
+      hash: generateToken().hash,
+      createdAt: 0,
+      createdBy: "",
+    };
+    await store.createToken(token, 100);
+    owners.push({ sa, binding, token });
+  }
+  return owners as [(typeof owners)[0], (typeof owners)[0]];
+}
+
 describe("Redis IAM store on a Cluster", () => {
   it("holds the token quota with two connections racing: exactly 100 of 200", async () => {
     const keyPrefix = newPrefix();
@@ -93,6 +123,70 @@ describe("Redis IAM store on a Cluster", () => {
       );
       expect(results.filter((r) => r.status === "fulfilled").length).toBe(100);
       expect(await b.countTokens(sa.organizationId, sa.id)).toBe(100);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await deleteKeys(keyPrefix);
+    }
+  });
+
+  it("lets one of two connections racing create a service account name or a project name", async () => {
+    const keyPrefix = newPrefix();
+    const stores = await Promise.all([connect(keyPrefix), connect(keyPrefix)]);
+    const [a, b] = stores as [RedisIamStore, RedisIamStore];
+    try {
+      const org = randomUUID();
+      const accounts = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).createServiceAccount(account(org, "same"), 50)),
+      );
+      const projects = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? a : b).createProject({
+            id: randomUUID(),
+            name: "same",
+            organizationId: org,
+            createdAt: 0,
+          }),
+        ),
+      );
+      for (const results of [accounts, projects]) {
+        expect(results.filter((r) => r.status === "fulfilled").length).toBe(1);
+        const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+        expect(refused.every((r) => r.reason.kind === "already_exists")).toBe(true);
+      }
+      expect((await b.listServiceAccounts(org)).length).toBe(1);
+      expect((await a.listProjects(org)).length).toBe(1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await deleteKeys(keyPrefix);
+    }
+  });
+
+  it("keeps an owner when two connections delete the last two owners at once, in 20 organizations", async () => {
+    const keyPrefix = newPrefix();
+    const stores = await Promise.all([connect(keyPrefix), connect(keyPrefix)]);
+    const [a, b] = stores as [RedisIamStore, RedisIamStore];
+    try {
+      const rounds = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const org = randomUUID();
+          const [x, y] = await twoOwners(a, org);
+          const results = await Promise.allSettled(
+            i % 2
+              ? [a.deleteRoleBinding(org, x.binding.id), b.deleteRoleBinding(org, y.binding.id)]
+              : [a.deleteServiceAccount(org, x.sa.id), b.deleteToken(org, y.token.id)],
+          );
+          const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          for (const r of refused)
+            expect(r.reason).toMatchObject({ kind: "failed_precondition", reason: "last_owner" });
+          const owners = (await b.listRoleBindings(org)).filter((binding) => binding.role === "owner");
+          const tokens = await Promise.all(owners.map((o) => a.countTokens(org, o.serviceAccountId)));
+          return {
+            succeeded: results.length - refused.length,
+            ownersWithTokens: tokens.filter((n) => n > 0).length,
+          };
+        }),
+      );
+      for (const round of rounds) expect(round).toEqual({ succeeded: 1, ownersWithTokens: 1 });
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await deleteKeys(keyPrefix);

@@ -79,6 +79,36 @@ const tokenOf = (sa: ServiceAccount, hash = generateToken().hash): ServiceAccoun
   createdBy: "",
 });
 
+/** An organization with two owners (binding and token each), for the last-owner races. */
+async function twoOwners(store: RedisIamStore, organizationId: string) {
+  const owners = [];
+  for (const name of ["a", "b"]) {
+    const sa = account(organizationId, name);
+    await store.createServiceAccount(sa, 50);
+    const binding = {
+      id: randomUUID(),
+      serviceAccountId: sa.id,
+      organizationId,
+      role: "owner" as const,
+      createdAt: 0,
+      createdBy: "",
+    };
+    await store.createRoleBinding(binding);
+    const token = {
+      id: randomUUID(),
+      name: "t",
+      serviceAccountId: sa.id,
+      organizationId,
+      hash: generateToken().hash,
+      createdAt: 0,
+      createdBy: "",
+    };
+    await store.createToken(token, 100);
+    owners.push({ sa, binding, token });
+  }
+  return owners as [(typeof owners)[0], (typeof owners)[0]];
+}
+
 describe("Redis IAM store", () => {
   it("holds quotas across two connections racing: 100 of 200 tokens, 50 of 60 service accounts", async () => {
     const keyPrefix = newPrefix();
@@ -212,6 +242,109 @@ describe("Redis IAM store", () => {
       expect(await admin.exists(keys.tokenHash(orphan.hash))).toBe(0);
     } finally {
       await store.close();
+      await deleteKeys(keyPrefix);
+    }
+  });
+
+  it("lets one of two connections racing create a name or a binding; a refused project leaves no index", async () => {
+    const keyPrefix = newPrefix();
+    const stores = await Promise.all([connect(keyPrefix), connect(keyPrefix)]);
+    const [a, b] = stores as [RedisIamStore, RedisIamStore];
+    try {
+      const org = randomUUID();
+      const sa = account(org, "holder");
+      await a.createServiceAccount(sa, 50);
+      const race = async (create: (store: RedisIamStore) => Promise<void>) => {
+        const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => create(i % 2 ? a : b)));
+        const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+        expect(refused.every((r) => r.reason.kind === "already_exists")).toBe(true);
+        return results.length - refused.length;
+      };
+      expect(await race((s) => s.createServiceAccount(account(org, "same"), 50))).toBe(1);
+      const newProject = () => ({ id: randomUUID(), name: "same", organizationId: org, createdAt: now });
+      expect(await race((s) => s.createProject(newProject()))).toBe(1);
+      const grant = () => ({
+        id: randomUUID(),
+        serviceAccountId: sa.id,
+        organizationId: org,
+        role: "owner" as const,
+        createdAt: now,
+        createdBy: "",
+      });
+      expect(await race((s) => s.createRoleBinding(grant()))).toBe(1);
+      expect((await b.listServiceAccounts(org)).map((x) => x.name).sort()).toEqual(["holder", "same"]);
+      expect((await a.listProjects(org)).length).toBe(1);
+      expect((await keysOf(`${keyPrefix}project:*`)).length).toBe(1);
+      expect((await b.listRoleBindings(org, sa.id)).length).toBe(1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await deleteKeys(keyPrefix);
+    }
+  });
+
+  it("loads names and bindings repeated before they had to be unique, and refuses new repeats", async () => {
+    const keyPrefix = newPrefix();
+    const k = new RedisKeys(keyPrefix).org("legacy");
+    const store = await connect(keyPrefix);
+    try {
+      const twins = [account("legacy", "dup"), account("legacy", "dup")];
+      for (const twin of twins) await admin.hset(k.accounts, twin.id, JSON.stringify(twin));
+      const grants = [0, 1].map(() => ({
+        id: randomUUID(),
+        serviceAccountId: twins[0]!.id,
+        organizationId: "legacy",
+        role: "writer",
+        createdAt: now,
+        createdBy: "",
+      }));
+      for (const grant of grants) await admin.hset(k.bindings, grant.id, JSON.stringify(grant));
+      await admin.hset(k.accountBindings, twins[0]!.id, JSON.stringify(grants.map((g) => g.id)));
+
+      expect((await store.listServiceAccounts("legacy")).map((x) => x.name)).toEqual(["dup", "dup"]);
+      expect((await store.listRoleBindings("legacy", twins[0]!.id)).length).toBe(2);
+      await expect(store.createServiceAccount(account("legacy", "dup"), 50)).rejects.toMatchObject({
+        kind: "already_exists",
+      });
+      const again = { ...grants[0]!, id: randomUUID(), role: "writer" as const };
+      await expect(store.createRoleBinding(again)).rejects.toMatchObject({ kind: "already_exists" });
+      expect((await store.deleteRoleBinding("legacy", grants[0]!.id))?.id).toBe(grants[0]!.id);
+      expect((await store.deleteServiceAccount("legacy", twins[1]!.id))?.account.id).toBe(twins[1]!.id);
+      expect((await store.listServiceAccounts("legacy")).map((x) => x.id)).toEqual([twins[0]!.id]);
+      expect((await store.listRoleBindings("legacy")).map((x) => x.id)).toEqual([grants[1]!.id]);
+    } finally {
+      await store.close();
+      await deleteKeys(keyPrefix);
+    }
+  });
+
+  it("keeps an owner when two connections delete the last two owners at once, in 20 organizations", async () => {
+    const keyPrefix = newPrefix();
+    const stores = await Promise.all([connect(keyPrefix), connect(keyPrefix)]);
+    const [a, b] = stores as [RedisIamStore, RedisIamStore];
+    try {
+      const rounds = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const org = randomUUID();
+          const [x, y] = await twoOwners(a, org);
+          const results = await Promise.allSettled(
+            i % 2
+              ? [a.deleteRoleBinding(org, x.binding.id), b.deleteRoleBinding(org, y.binding.id)]
+              : [a.deleteServiceAccount(org, x.sa.id), b.deleteToken(org, y.token.id)],
+          );
+          const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          for (const r of refused)
+            expect(r.reason).toMatchObject({ kind: "failed_precondition", reason: "last_owner" });
+          const owners = (await b.listRoleBindings(org)).filter((binding) => binding.role === "owner");
+          const tokens = await Promise.all(owners.map((o) => a.countTokens(org, o.serviceAccountId)));
+          return {
+            succeeded: results.length - refused.length,
+            ownersWithTokens: tokens.filter((n) => n > 0).length,
+          };
+        }),
+      );
+      for (const round of rounds) expect(round).toEqual({ succeeded: 1, ownersWithTokens: 1 });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
       await deleteKeys(keyPrefix);
     }
   });

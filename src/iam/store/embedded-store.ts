@@ -14,7 +14,9 @@ import type {
 import { AUDIT_RETAINED, type EmbeddedState, emptyState, parseState } from "./embedded-state.js";
 import type { IamStore, PrincipalRecord, TokenUse } from "./iam-store.js";
 import { acquireDirectoryLock, type DirectoryLock } from "./directory-lock.js";
+import { lastOwnerAccount, lastOwnerBinding, lastOwnerToken, takesLastOwner } from "./owner-guard.js";
 import { installationExists, projectNotFound, quotaExceeded, serviceAccountNotFound } from "./quota-error.js";
+import { projectNameTaken, roleBindingExists, sameGrant, serviceAccountNameTaken } from "./unique-names.js";
 
 const values = <T>(record: Record<string, T>): T[] => Object.values(record);
 const byCreation = (a: { createdAt: number; id: string }, b: { createdAt: number; id: string }) =>
@@ -88,6 +90,10 @@ export class EmbeddedIamStore implements IamStore {
 
   async createProject(project: Project): Promise<void> {
     await this.mutate((s) => {
+      const taken = values(s.projects).find(
+        (p) => p.organizationId === project.organizationId && p.name === project.name,
+      );
+      if (taken) throw projectNameTaken(project.name, taken.id);
       s.projects[project.id] = { ...project };
     });
   }
@@ -120,10 +126,10 @@ export class EmbeddedIamStore implements IamStore {
 
   async createServiceAccount(account: ServiceAccount, maxPerOrganization: number): Promise<void> {
     await this.mutate((s) => {
-      const used = values(s.serviceAccounts).filter(
-        (a) => a.organizationId === account.organizationId,
-      ).length;
-      if (used >= maxPerOrganization)
+      const ofOrg = values(s.serviceAccounts).filter((a) => a.organizationId === account.organizationId);
+      const taken = ofOrg.find((a) => a.name === account.name);
+      if (taken) throw serviceAccountNameTaken(account.name, taken.id);
+      if (ofOrg.length >= maxPerOrganization)
         throw quotaExceeded("service accounts per organization", maxPerOrganization);
       s.serviceAccounts[account.id] = { ...account };
     });
@@ -144,10 +150,13 @@ export class EmbeddedIamStore implements IamStore {
       return { ...account };
     });
   }
-  async deleteServiceAccount(organizationId: string, id: string) {
+  async deleteServiceAccount(organizationId: string, id: string, now = Date.now()) {
     return this.mutate((s) => {
       const account = s.serviceAccounts[id];
       if (account?.organizationId !== organizationId) return undefined;
+      if (takesLastOwner(...ownership(s, organizationId), now, { serviceAccountId: id })) {
+        throw lastOwnerAccount(id);
+      }
       delete s.serviceAccounts[id];
       const tokens = values(s.tokens).filter((t) => t.serviceAccountId === id);
       for (const token of tokens) {
@@ -181,10 +190,11 @@ export class EmbeddedIamStore implements IamStore {
   async countTokens(organizationId: string, serviceAccountId: string) {
     return (await this.listTokens(organizationId, serviceAccountId)).length;
   }
-  async deleteToken(organizationId: string, id: string) {
+  async deleteToken(organizationId: string, id: string, now = Date.now()) {
     return this.mutate((s) => {
       const token = s.tokens[id];
       if (token?.organizationId !== organizationId) return undefined;
+      if (takesLastOwner(...ownership(s, organizationId), now, { tokenId: id })) throw lastOwnerToken(id);
       delete s.tokens[id];
       this.tokensByHash.delete(token.hash);
       return token;
@@ -222,6 +232,8 @@ export class EmbeddedIamStore implements IamStore {
       ) {
         throw projectNotFound(binding.projectId);
       }
+      const taken = values(s.roleBindings).find((b) => sameGrant(b, binding));
+      if (taken) throw roleBindingExists(binding, taken.id);
       s.roleBindings[binding.id] = { ...binding };
     });
   }
@@ -230,10 +242,11 @@ export class EmbeddedIamStore implements IamStore {
       (b) => serviceAccountId === undefined || b.serviceAccountId === serviceAccountId,
     );
   }
-  async deleteRoleBinding(organizationId: string, id: string) {
+  async deleteRoleBinding(organizationId: string, id: string, now = Date.now()) {
     return this.mutate((s) => {
       const binding = s.roleBindings[id];
       if (binding?.organizationId !== organizationId) return undefined;
+      if (takesLastOwner(...ownership(s, organizationId), now, { bindingId: id })) throw lastOwnerBinding(id);
       delete s.roleBindings[id];
       return binding;
     });
@@ -315,6 +328,12 @@ export class EmbeddedIamStore implements IamStore {
     this.pending = run();
     return this.pending;
   }
+}
+
+/** The organization's bindings and tokens, as the last-owner guard reads them. */
+function ownership(s: EmbeddedState, organizationId: string): [RoleBinding[], ServiceAccountToken[]] {
+  const ofOrg = <T extends { organizationId: string }>(r: T) => r.organizationId === organizationId;
+  return [values(s.roleBindings).filter(ofOrg), values(s.tokens).filter(ofOrg)];
 }
 
 function copy<T extends object>(value: T | undefined): T | undefined {

@@ -29,7 +29,12 @@ export interface TokenUse {
  * every method is atomic on its own, quotas hold under concurrency (also across processes
  * sharing a store), deletes cascade, and reads of one organization never return another's
  * resources. Methods that create reject with a `resource_exhausted` DomainError naming the
- * quota when it is full. Deletes return what they removed (undefined: nothing matched).
+ * quota when it is full, and with `already_exists` naming the existing record when it would
+ * repeat a project's or service account's name in the organization, or a binding's (service
+ * account, role, scope) (`unique-names.ts`); records stored before that rule still load.
+ * Deletes return what they removed (undefined: nothing matched). A delete that would leave an
+ * organization without an active owner (`owner-guard.ts`) rejects with `failed_precondition`;
+ * `now` (default: the clock) decides which tokens have expired.
  */
 export interface IamStore {
   /** An organization marked `installation` is refused (already_exists) when one exists already. */
@@ -62,12 +67,13 @@ export interface IamStore {
   deleteServiceAccount(
     organizationId: string,
     id: string,
+    now?: number,
   ): Promise<{ account: ServiceAccount; tokens: ServiceAccountToken[] } | undefined>;
 
   createToken(token: ServiceAccountToken, maxPerServiceAccount: number): Promise<void>;
   listTokens(organizationId: string, serviceAccountId: string): Promise<ServiceAccountToken[]>;
   countTokens(organizationId: string, serviceAccountId: string): Promise<number>;
-  deleteToken(organizationId: string, id: string): Promise<ServiceAccountToken | undefined>;
+  deleteToken(organizationId: string, id: string, now?: number): Promise<ServiceAccountToken | undefined>;
   /** The token with this hash, its service account and the account's bindings. */
   resolvePrincipal(tokenHash: string): Promise<PrincipalRecord | undefined>;
   /** Records last-used dates in one batch; unknown tokens are ignored, dates never go back. */
@@ -75,7 +81,7 @@ export interface IamStore {
 
   createRoleBinding(binding: RoleBinding): Promise<void>;
   listRoleBindings(organizationId: string, serviceAccountId?: string): Promise<RoleBinding[]>;
-  deleteRoleBinding(organizationId: string, id: string): Promise<RoleBinding | undefined>;
+  deleteRoleBinding(organizationId: string, id: string, now?: number): Promise<RoleBinding | undefined>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Newest first. */

@@ -46,6 +46,54 @@ describe("embedded store files", () => {
   });
 });
 
+describe("embedded store with data from before names were unique", () => {
+  it("loads repeated names and bindings, refuses new repeats, and deletes the old ones", async () => {
+    const dir = await tempDir();
+    const sa = (id: string) => ({ id, name: "dup", organizationId: "o", createdAt: 1, createdBy: "" });
+    const writer = (id: string) => ({
+      id,
+      serviceAccountId: "a",
+      organizationId: "o",
+      role: "writer",
+      createdAt: 1,
+      createdBy: "",
+    });
+    const project = (id: string) => ({ id, name: "p", organizationId: "o", createdAt: 1 });
+    await writeFile(
+      join(dir.path, "iam.json"),
+      JSON.stringify({
+        version: 1,
+        organizations: { o: { id: "o", name: "o", createdAt: 1 } },
+        projects: { p1: project("p1"), p2: project("p2") },
+        serviceAccounts: { a: sa("a"), b: sa("b") },
+        tokens: {},
+        roleBindings: { w1: writer("w1"), w2: writer("w2") },
+        audit: [],
+      }),
+    );
+    const store = await EmbeddedIamStore.open(dir.path);
+    try {
+      expect((await store.listServiceAccounts("o")).map((a) => a.id)).toEqual(["a", "b"]);
+      expect((await store.listProjects("o")).map((p) => p.id)).toEqual(["p1", "p2"]);
+      expect((await store.listRoleBindings("o", "a")).map((b) => b.id)).toEqual(["w1", "w2"]);
+      await expect(store.createServiceAccount(sa("c"), 50)).rejects.toMatchObject({
+        kind: "already_exists",
+      });
+      await expect(store.createProject(project("p3"))).rejects.toMatchObject({ kind: "already_exists" });
+      await expect(store.createRoleBinding({ ...writer("w3"), role: "writer" })).rejects.toMatchObject({
+        kind: "already_exists",
+      });
+      expect((await store.deleteRoleBinding("o", "w1"))?.id).toBe("w1");
+      expect((await store.deleteServiceAccount("o", "b"))?.account.id).toBe("b");
+      expect((await store.deleteProject("o", "p2"))?.id).toBe("p2");
+      expect((await store.listRoleBindings("o")).map((b) => b.id)).toEqual(["w2"]);
+    } finally {
+      await store.close();
+      await dir.remove();
+    }
+  });
+});
+
 describe("embedded store on a failing disk", () => {
   it("acknowledges nothing a failed write lost: the state returns to the last durable one", async () => {
     const dir = await tempDir();

@@ -26,26 +26,84 @@ local function ids_remove(key, owner, id)
   for i = #ids, 1, -1 do if ids[i] == id then table.remove(ids, i) end end
   ids_save(key, owner, ids)
 end
+local function named(key, name)
+  for _, raw in ipairs(redis.call("HVALS", key)) do
+    local record = cjson.decode(raw)
+    if record.name == name then return record.id end
+  end
+  return false
+end
 `;
 
-const script = (name: string, body: string): LuaScript => luaScript(name, `${IDS}\n${body}`);
+/*
+ * The last-owner guard of owner-guard.ts, in the delete scripts' own atomic step. An active owner:
+ * a service account with an organization-wide owner binding and a token not expired at `now`.
+ * `removed` names what the delete takes away: { binding = id }, { account = id } or { token = id }.
+ */
+const OWNERS = `
+local function active_owner(bindings, account_tokens, tokens, now, removed)
+  local seen = {}
+  for _, raw in ipairs(redis.call("HVALS", bindings)) do
+    local b = cjson.decode(raw)
+    local sa = b.serviceAccountId
+    local org_wide = b.projectId == nil or b.projectId == cjson.null
+    if b.role == "owner" and org_wide and b.id ~= removed.binding and sa ~= removed.account and not seen[sa] then
+      seen[sa] = true
+      for _, id in ipairs(ids_of(account_tokens, sa)) do
+        local token = id ~= removed.token and redis.call("HGET", tokens, id)
+        if token then
+          local expires = cjson.decode(token).expiresAt
+          if type(expires) ~= "number" or expires > now then return true end
+        end
+      end
+    end
+  end
+  return false
+end
+local function takes_last_owner(bindings, account_tokens, tokens, now, removed)
+  return not active_owner(bindings, account_tokens, tokens, now, removed)
+    and active_owner(bindings, account_tokens, tokens, now, {})
+end
+`;
 
-/** KEYS: accounts. ARGV: id, json, max. Returns "ok" or "quota". */
+const script = (name: string, body: string): LuaScript => luaScript(name, `${IDS}\n${OWNERS}\n${body}`);
+
+/**
+ * KEYS: accounts. ARGV: id, json, max, name. Returns "ok", "quota", or { "exists", id } when
+ * an account of the organization has that name (a scan: at most the quota's 50 records).
+ */
 export const CREATE_ACCOUNT = script(
   "create-account",
-  `if redis.call("HLEN", KEYS[1]) >= tonumber(ARGV[3]) then return "quota" end
+  `local taken = named(KEYS[1], ARGV[4])
+if taken then return { "exists", taken } end
+if redis.call("HLEN", KEYS[1]) >= tonumber(ARGV[3]) then return "quota" end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
 return "ok"`,
 );
 
 /**
- * KEYS: accounts, tokens, token-used, account-tokens, bindings, account-bindings. ARGV: id.
- * Returns false, or { account, token1, used1, token2, used2, ... } ("" for never used).
+ * KEYS: projects. ARGV: id, json, name. Returns "ok", or { "exists", id } when a project of
+ * the organization has that name (a scan: creating a project is rare).
+ */
+export const CREATE_PROJECT = script(
+  "create-project",
+  `local taken = named(KEYS[1], ARGV[3])
+if taken then return { "exists", taken } end
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+return "ok"`,
+);
+
+/**
+ * KEYS: accounts, tokens, token-used, account-tokens, bindings, account-bindings. ARGV: id, now.
+ * Returns false, "last_owner", or { account, token1, used1, token2, used2, ... } ("" for never used).
  */
 export const DELETE_ACCOUNT = script(
   "delete-account",
   `local account = redis.call("HGET", KEYS[1], ARGV[1])
 if not account then return false end
+if takes_last_owner(KEYS[5], KEYS[4], KEYS[2], tonumber(ARGV[2]), { account = ARGV[1] }) then
+  return "last_owner"
+end
 redis.call("HDEL", KEYS[1], ARGV[1])
 local out = { account }
 for _, id in ipairs(ids_of(KEYS[4], ARGV[1])) do
@@ -73,11 +131,17 @@ ids_add(KEYS[3], ARGV[1], ARGV[2])
 return "ok"`,
 );
 
-/** KEYS: tokens, token-used, account-tokens. ARGV: id. Returns false or { token, used }. */
+/**
+ * KEYS: tokens, token-used, account-tokens, bindings. ARGV: id, now. Returns false, "last_owner"
+ * or { token, used }.
+ */
 export const DELETE_TOKEN = script(
   "delete-token",
   `local token = redis.call("HGET", KEYS[1], ARGV[1])
 if not token then return false end
+if takes_last_owner(KEYS[4], KEYS[3], KEYS[1], tonumber(ARGV[2]), { token = ARGV[1] }) then
+  return "last_owner"
+end
 local used = redis.call("HGET", KEYS[2], ARGV[1]) or ""
 redis.call("HDEL", KEYS[1], ARGV[1])
 redis.call("HDEL", KEYS[2], ARGV[1])
@@ -134,24 +198,39 @@ return 0`,
 
 /**
  * KEYS: accounts, projects, bindings, account-bindings. ARGV: account id, binding id, json,
- * [project id]. Returns "ok", "no_account" or "no_project".
+ * role, [project id]. Returns "ok", "no_account", "no_project", or { "exists", id } when the
+ * account already has the role in that scope.
  */
 export const CREATE_BINDING = script(
   "create-binding",
   `if redis.call("HEXISTS", KEYS[1], ARGV[1]) == 0 then return "no_account" end
-if ARGV[4] and redis.call("HEXISTS", KEYS[2], ARGV[4]) == 0 then return "no_project" end
+if ARGV[5] and redis.call("HEXISTS", KEYS[2], ARGV[5]) == 0 then return "no_project" end
+for _, id in ipairs(ids_of(KEYS[4], ARGV[1])) do
+  local raw = redis.call("HGET", KEYS[3], id)
+  if raw then
+    local b = cjson.decode(raw)
+    if b.role == ARGV[4] and (b.projectId or "") == (ARGV[5] or "") then return { "exists", id } end
+  end
+end
 redis.call("HSET", KEYS[3], ARGV[2], ARGV[3])
 ids_add(KEYS[4], ARGV[1], ARGV[2])
 return "ok"`,
 );
 
-/** KEYS: bindings, account-bindings. ARGV: id. Returns false or the deleted binding. */
+/**
+ * KEYS: bindings, account-bindings, account-tokens, tokens. ARGV: id, now. Returns false,
+ * "last_owner" or the deleted binding.
+ */
 export const DELETE_BINDING = script(
   "delete-binding",
   `local binding = redis.call("HGET", KEYS[1], ARGV[1])
 if not binding then return false end
+local b = cjson.decode(binding)
+if b.role == "owner" and takes_last_owner(KEYS[1], KEYS[3], KEYS[4], tonumber(ARGV[2]), { binding = ARGV[1] }) then
+  return "last_owner"
+end
 redis.call("HDEL", KEYS[1], ARGV[1])
-ids_remove(KEYS[2], cjson.decode(binding).serviceAccountId, ARGV[1])
+ids_remove(KEYS[2], b.serviceAccountId, ARGV[1])
 return binding`,
 );
 

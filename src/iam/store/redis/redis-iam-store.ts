@@ -15,12 +15,14 @@ import {
   quotaExceeded,
   serviceAccountNotFound,
 } from "../quota-error.js";
+import { lastOwnerAccount, lastOwnerBinding } from "../owner-guard.js";
+import { projectNameTaken, roleBindingExists, serviceAccountNameTaken } from "../unique-names.js";
 import { ConnectionWatch } from "./connection-watch.js";
 import * as scripts from "./iam-scripts.js";
 import type { RedisClient } from "./lua-script.js";
 import { RedisAccess } from "./redis-access.js";
 import { RedisKeys } from "./redis-keys.js";
-import { fromJson, parseAll, strings, tokenPairs, toJson } from "./redis-records.js";
+import { existingId, fromJson, parseAll, strings, tokenPairs, toJson } from "./redis-records.js";
 import { RedisTokens } from "./redis-tokens.js";
 import { toStoreError } from "./store-unavailable.js";
 
@@ -93,8 +95,18 @@ export class RedisIamStore implements IamStore {
 
   createProject(project: Project): Promise<void> {
     return this.guard(async () => {
-      await this.client.set(this.redis.keys.project(project.id), project.organizationId);
-      await this.client.hset(this.org(project.organizationId).projects, project.id, toJson(project));
+      const index = this.redis.keys.project(project.id);
+      await this.client.set(index, project.organizationId);
+      const keys = [this.org(project.organizationId).projects];
+      const reply = await this.redis.script(scripts.CREATE_PROJECT, keys, [
+        project.id,
+        toJson(project),
+        project.name,
+      ]);
+      const taken = existingId(reply);
+      if (taken === undefined) return;
+      await this.redis.unindex(index, project.organizationId);
+      throw projectNameTaken(project.name, taken);
     });
   }
   getProject(id: string): Promise<Project | undefined> {
@@ -134,12 +146,14 @@ export class RedisIamStore implements IamStore {
 
   createServiceAccount(account: ServiceAccount, maxPerOrganization: number): Promise<void> {
     return this.guard(async () => {
-      const args = [account.id, toJson(account), maxPerOrganization];
+      const args = [account.id, toJson(account), maxPerOrganization, account.name];
       const outcome = await this.redis.script(
         scripts.CREATE_ACCOUNT,
         [this.org(account.organizationId).accounts],
         args,
       );
+      const taken = existingId(outcome);
+      if (taken !== undefined) throw serviceAccountNameTaken(account.name, taken);
       if (outcome === "quota") throw quotaExceeded("service accounts per organization", maxPerOrganization);
     });
   }
@@ -157,12 +171,13 @@ export class RedisIamStore implements IamStore {
       return typeof reply === "string" ? fromJson<ServiceAccount>(reply) : undefined;
     });
   }
-  deleteServiceAccount(organizationId: string, id: string) {
+  deleteServiceAccount(organizationId: string, id: string, now = Date.now()) {
     return this.guard(async () => {
       const k = this.org(organizationId);
       const keys = [k.accounts, k.tokens, k.tokenUsed, k.accountTokens, k.bindings, k.accountBindings];
-      const reply = await this.redis.script(scripts.DELETE_ACCOUNT, keys, [id]);
+      const reply = await this.redis.script(scripts.DELETE_ACCOUNT, keys, [id, Math.trunc(now)]);
       if (!reply) return undefined;
+      if (reply === "last_owner") throw lastOwnerAccount(id);
       const [account, ...rest] = strings(reply);
       const tokens = tokenPairs(rest);
       await this.tokens.unindex(organizationId, tokens);
@@ -179,8 +194,12 @@ export class RedisIamStore implements IamStore {
   countTokens(organizationId: string, serviceAccountId: string): Promise<number> {
     return this.guard(() => this.tokens.count(organizationId, serviceAccountId));
   }
-  deleteToken(organizationId: string, id: string): Promise<ServiceAccountToken | undefined> {
-    return this.guard(() => this.tokens.delete(organizationId, id));
+  deleteToken(
+    organizationId: string,
+    id: string,
+    now = Date.now(),
+  ): Promise<ServiceAccountToken | undefined> {
+    return this.guard(() => this.tokens.delete(organizationId, id, now));
   }
   resolvePrincipal(tokenHash: string): Promise<PrincipalRecord | undefined> {
     return this.guard(() => this.tokens.resolve(tokenHash));
@@ -192,12 +211,14 @@ export class RedisIamStore implements IamStore {
   createRoleBinding(binding: RoleBinding): Promise<void> {
     return this.guard(async () => {
       const k = this.org(binding.organizationId);
-      const args = [binding.serviceAccountId, binding.id, toJson(binding)];
+      const args = [binding.serviceAccountId, binding.id, toJson(binding), binding.role];
       if (binding.projectId !== undefined) args.push(binding.projectId);
       const keys = [k.accounts, k.projects, k.bindings, k.accountBindings];
       const outcome = await this.redis.script(scripts.CREATE_BINDING, keys, args);
       if (outcome === "no_account") throw serviceAccountNotFound(binding.serviceAccountId);
       if (outcome === "no_project") throw projectNotFound(binding.projectId ?? "");
+      const taken = existingId(outcome);
+      if (taken !== undefined) throw roleBindingExists(binding, taken);
     });
   }
   listRoleBindings(organizationId: string, serviceAccountId?: string): Promise<RoleBinding[]> {
@@ -206,10 +227,12 @@ export class RedisIamStore implements IamStore {
       return all.filter((b) => serviceAccountId === undefined || b.serviceAccountId === serviceAccountId);
     });
   }
-  deleteRoleBinding(organizationId: string, id: string): Promise<RoleBinding | undefined> {
+  deleteRoleBinding(organizationId: string, id: string, now = Date.now()): Promise<RoleBinding | undefined> {
     return this.guard(async () => {
       const k = this.org(organizationId);
-      const reply = await this.redis.script(scripts.DELETE_BINDING, [k.bindings, k.accountBindings], [id]);
+      const keys = [k.bindings, k.accountBindings, k.accountTokens, k.tokens];
+      const reply = await this.redis.script(scripts.DELETE_BINDING, keys, [id, Math.trunc(now)]);
+      if (reply === "last_owner") throw lastOwnerBinding(id);
       return typeof reply === "string" ? fromJson<RoleBinding>(reply) : undefined;
     });
   }

@@ -27,8 +27,8 @@
  * atomic on a Cluster. They are ordered so that an interruption leaves at worst a dangling
  * index entry, and every read through an index checks the record it lands on, so a dangling
  * entry reads as "unknown":
- * - create: the index entry first, then the record; a refused create (quota, missing account)
- *   removes its index entry again. The installation claim (`P:installation`, SET NX) precedes
+ * - create: the index entry first, then the record; a refused create (quota, missing account,
+ *   a name taken) removes its index entry again. The installation claim (`P:installation`, SET NX) precedes
  *   the installation organization's record and is never removed, so that two replicas
  *   bootstrapping one store at the same moment create one installation between them.
  * - delete: the record with its whole cascade first (one script), then the index entries, each

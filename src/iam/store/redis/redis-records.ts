@@ -37,3 +37,9 @@ export function tokenPairs(items: readonly string[]): ServiceAccountToken[] {
   for (let i = 0; i + 1 < items.length; i += 2) tokens.push(tokenWithUse(items[i]!, items[i + 1]));
   return tokens;
 }
+
+/** The id a create script names in its `{ "exists", id }` reply; undefined for any other reply. */
+export function existingId(reply: unknown): string | undefined {
+  if (!Array.isArray(reply) || reply[0] !== "exists" || typeof reply[1] !== "string") return undefined;
+  return reply[1];
+}

@@ -1,5 +1,6 @@
 import type { Organization, RoleBinding, ServiceAccount, ServiceAccountToken } from "../../model.js";
 import type { PrincipalRecord, TokenUse } from "../iam-store.js";
+import { lastOwnerToken } from "../owner-guard.js";
 import { quotaExceeded, serviceAccountNotFound } from "../quota-error.js";
 import * as scripts from "./iam-scripts.js";
 import type { RedisAccess } from "./redis-access.js";
@@ -58,14 +59,15 @@ export class RedisTokens {
     return ids === null ? 0 : fromJson<string[]>(ids).length;
   }
 
-  async delete(organizationId: string, id: string): Promise<ServiceAccountToken | undefined> {
+  async delete(organizationId: string, id: string, now: number): Promise<ServiceAccountToken | undefined> {
     const k = this.redis.keys.org(organizationId);
     const reply = await this.redis.script(
       scripts.DELETE_TOKEN,
-      [k.tokens, k.tokenUsed, k.accountTokens],
-      [id],
+      [k.tokens, k.tokenUsed, k.accountTokens, k.bindings],
+      [id, Math.trunc(now)],
     );
     if (!reply) return undefined;
+    if (reply === "last_owner") throw lastOwnerToken(id);
     const [token] = tokenPairs(strings(reply));
     await this.unindex(organizationId, [token!]);
     return token;
