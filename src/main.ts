@@ -124,10 +124,12 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
   const memory = memoryGuard({
     softLimitBytes: config.memorySoftLimit,
     guarded: (path) => INGEST_POLICIES.has(path),
-    onChange: (pressed, heapUsed, limit) =>
-      pressed
-        ? log.warn({ heapUsed, limit }, "memory above the soft limit: refusing new writes with UNAVAILABLE")
-        : log.info({ heapUsed, limit }, "memory back below the soft limit: accepting writes again"),
+    onChange: (pressed, heapUsed, limit) => {
+      metrics.memoryShedding.set(pressed ? 1 : 0);
+      if (pressed)
+        log.warn({ heapUsed, limit }, "memory above the soft limit: refusing new writes with UNAVAILABLE");
+      else log.info({ heapUsed, limit }, "memory back below the soft limit: accepting writes again");
+    },
   });
   const abandoned = new AbandonedStreamGuard({
     burst: config.abandonedStreamBurst,
@@ -227,11 +229,13 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ga
           {
             intervalMs: 2000,
             onReload: () => log.info("reloaded the TLS certificate"),
-            onError: (error) =>
+            onError: (error) => {
+              metrics.tlsReloadFailures.inc();
               log.error(
                 { err: error },
                 "could not reload the TLS certificate; still serving the previous one",
-              ),
+              );
+            },
           },
         )
       : undefined;

@@ -261,6 +261,7 @@ describe("limits", () => {
     expect(await gateway.log((text) => text.includes("memory above the soft limit"))).toContain(
       "memory above the soft limit",
     );
+    expect(await (await fetch(`${gateway.httpUrl}/metrics`)).text()).toMatch(/^profgate_memory_shedding 1$/m);
   });
 
   it("refuses calls with an absurd amount of metadata", async () => {
