@@ -65,7 +65,7 @@ export async function startGateway(
   const iam = await openIam(config, dataDir, metrics, log);
   const destination = await openDestination(config, dataDir, forwarding, metrics, log);
   const limiter = await openRateLimiter({ ...config, dataDir }, log);
-  const guards = openGuards(config, log);
+  const guards = openGuards(config, log, metrics);
   const parts: EdgeParts = {
     config,
     log,
@@ -91,7 +91,7 @@ export async function startGateway(
   addReflection(admin.server, [file_profgate_iam_v1_iam]);
   const stopRevoking = endRevokedCalls(iam.events, iam.authenticator, [agent, admin]);
 
-  const tls = await agentCredentials(config, log);
+  const tls = await agentCredentials(config, log, metrics);
   const grpcAddress = await agent.listen(config.grpcAddress, tls.credentials);
   metrics.connections.countFrom(() => agent.connections);
   const adminAddress = await admin.listen(config.adminAddress, ServerCredentials.createInsecure());

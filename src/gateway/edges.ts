@@ -45,7 +45,7 @@ export interface Guards {
   groupOf: (address: string) => string;
 }
 
-export function openGuards(config: ServeConfig, log: Logger): Guards {
+export function openGuards(config: ServeConfig, log: Logger, metrics: ProfgateMetrics): Guards {
   const groupOf = (address: string) => clientGroup(address, config.peerIpv6Prefix);
   const limiter = () =>
     new FailedAuthLimiter({
@@ -60,10 +60,12 @@ export function openGuards(config: ServeConfig, log: Logger): Guards {
     memory: memoryGuard({
       softLimitBytes: config.memorySoftLimit,
       guarded: (path) => !isPublicMethod(path),
-      onChange: (pressed, used, limit) =>
-        pressed
-          ? log.warn({ used, limit }, "memory above the soft limit: refusing new calls with UNAVAILABLE")
-          : log.info({ used, limit }, "memory back below the soft limit: accepting calls again"),
+      onChange: (pressed, used, limit) => {
+        metrics.memoryShedding.set(pressed ? 1 : 0);
+        if (pressed)
+          log.warn({ used, limit }, "memory above the soft limit: refusing new calls with UNAVAILABLE");
+        else log.info({ used, limit }, "memory back below the soft limit: accepting calls again");
+      },
     }),
     pending: new PendingBytes({
       totalBytes: config.maxPendingBytes,

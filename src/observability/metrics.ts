@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from "prom-client";
 import { AUTH_CACHE_EVENTS, AUTH_REASONS } from "./metric-labels.js";
 
@@ -61,6 +62,10 @@ export interface ProfgateMetrics {
     /** Calls refused for passing a bound on incomplete messages: `bound` is `connection`, `address` or `total`. */
     pendingRefusals: Counter<"bound">;
   };
+  /** 1 while the memory guard refuses new writes, 0 otherwise. */
+  memoryShedding: Gauge;
+  /** Changed TLS certificate files that could not be loaded (the previous certificate stays). */
+  tlsReloadFailures: Counter;
 }
 
 export interface MetricsOptions {
@@ -152,6 +157,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Prof
   for (const event of AUTH_CACHE_EVENTS) auth.cacheEvents.inc({ event }, 0);
 
   return {
+    ...runtimeMetrics(registry),
     grpc,
     auth,
     ingest: ingestMetrics(registry),
@@ -306,6 +312,43 @@ function storeMetrics(registry: Registry): ProfgateMetrics["store"] {
     reconnects: new Counter({
       name: "profgate_store_reconnects_total",
       help: "Times the connection to the IAM store was re-established after being lost.",
+      registers,
+    }),
+  };
+}
+
+/**
+ * The version in package.json, which sits two levels above this file in src/ and in dist/ alike;
+ * `unknown` where a packaging left it out, rather than a gateway that does not start over a label.
+ */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function runtimeMetrics(registry: Registry): Pick<ProfgateMetrics, "memoryShedding" | "tlsReloadFailures"> {
+  const registers = [registry];
+  new Gauge({
+    name: "profgate_build_info",
+    help: "Always 1; the labels say which profgate version runs on which Node version.",
+    labelNames: ["version", "node"] as const,
+    registers,
+  }).set({ version: packageVersion(), node: process.version }, 1);
+  return {
+    memoryShedding: new Gauge({
+      name: "profgate_memory_shedding",
+      help: "1 while the heap is above the memory soft limit and new writes get UNAVAILABLE, else 0.",
+      registers,
+    }),
+    tlsReloadFailures: new Counter({
+      name: "profgate_tls_reload_failures_total",
+      help: "Changed TLS certificate or key files that could not be loaded; the previous certificate is still served.",
       registers,
     }),
   };

@@ -303,6 +303,22 @@ describe("operability", () => {
       expect(await gateway.log((text) => text.includes("reloaded the TLS certificate"))).toContain(
         "reloaded the TLS certificate",
       );
+
+      // A key that does not match the certificate: the renewed one stays, and the failure is counted.
+      const failures = async () =>
+        metricValue(
+          parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text()),
+          "profgate_tls_reload_failures_total",
+        );
+      const before = await failures();
+      await copyFile(server.keyFile, keyFile);
+      let after = before;
+      for (let i = 0; i < 50 && after === before; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        after = await failures();
+      }
+      expect(after).toBeGreaterThan(before);
+      expect(await push(renewed.ca)).toBe(status.OK);
     });
 
     it("requires a client certificate with --tls-client-ca-file", async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Registry, register as globalRegistry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { authMetricsHooks } from "../../../src/observability/auth-metrics.js";
@@ -33,6 +34,9 @@ const EXPECTED: Record<string, string[]> = {
   profgate_grpc_connections_refused_total: [],
   profgate_peer_cutoffs_total: ["reason"],
   profgate_pending_refusals_total: ["bound"],
+  profgate_build_info: ["version", "node"],
+  profgate_memory_shedding: [],
+  profgate_tls_reload_failures_total: [],
 };
 const PER_PROJECT: Record<string, string[]> = {
   profgate_project_ingest_bytes_total: ["project_id"],
@@ -88,6 +92,16 @@ describe("createMetrics", () => {
     expect(text).toContain('profgate_auth_decisions_total{result="denied",reason="store_unavailable"} 0');
     expect(text).toContain('profgate_auth_cache_events_total{event="negative_hit"} 0');
     expect(text).toContain('profgate_peer_cutoffs_total{reason="abandoned_streams"} 0');
+  });
+
+  it("says which profgate and which Node run, and starts with no shedding and no failed TLS reload", async () => {
+    const registry = new Registry();
+    createMetrics(registry, { perProject: false });
+    const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+    const text = await registry.metrics();
+    expect(text).toContain(`profgate_build_info{version="${version}",node="${process.version}"} 1`);
+    expect(text).toContain("profgate_memory_shedding 0");
+    expect(text).toContain("profgate_tls_reload_failures_total 0");
   });
 
   it("reads the open connections at each scrape", async () => {
