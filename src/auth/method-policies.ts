@@ -3,6 +3,7 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { DebuginfoService } from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
 import { AgentsService, ProfileStoreService } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { TelemetryService } from "../gen/parca/telemetry/v1alpha1/telemetry_pb.js";
+import { OTLP_SIGNALS } from "../rpc/otlp-signals.js";
 import {
   AuditService,
   OrganizationService,
@@ -62,6 +63,8 @@ const INGEST_PERMISSIONS: ReadonlyArray<[DescService, Permission]> = [
   [DebuginfoService, "debuginfo.write"],
   [TelemetryService, "telemetry.report"],
   [AgentsService, "profile.read"],
+  // Everything a 2026 agent's connection sends over OTLP: its profile-writer token covers it all.
+  ...OTLP_SIGNALS.map((signal) => [signal.service, "profile.write"] as [DescService, Permission]),
 ];
 
 /**
@@ -75,6 +78,7 @@ const INGEST_BOUNDS: Readonly<Record<string, Partial<MethodPolicy>>> = {
   [pathOf(ProfileStoreService, "Write")]: { admitted: true },
   [pathOf(DebuginfoService, "Upload")]: { admitted: true, boundedOpen: true },
   [pathOf(TelemetryService, "ReportPanic")]: { admitted: true, maxMessageBytes: PANIC_REPORT_MAX_BYTES },
+  ...Object.fromEntries(OTLP_SIGNALS.map((signal) => [pathOf(signal.service, "Export"), { admitted: true }])),
 };
 
 /** The agent listener: every ingestion call names a project and is authorized in it. */

@@ -43,7 +43,7 @@ export async function runSpool(args: string[]): Promise<void> {
     );
     for (const r of s.newest) {
       process.stdout.write(
-        `  ${iso(r.receivedAt)}  ${r.method.padEnd(11)}  ${String(r.payloadBytes).padStart(10)} B  service account ${r.serviceAccountId}  token ${r.tokenId}\n`,
+        `  ${iso(r.receivedAt)}  ${r.method.padEnd(14)}  ${String(r.payloadBytes).padStart(10)} B  service account ${r.serviceAccountId}  token ${r.tokenId}\n`,
       );
     }
   }
@@ -77,7 +77,7 @@ async function runSpoolBacklog(args: string[]): Promise<void> {
   for (const d of report.deadLetters.slice(-5)) {
     const reason = d.reason ? `code ${d.reason.code}: ${d.reason.details}` : "unreadable";
     process.stdout.write(
-      `  ${iso(d.receivedAt)}  ${d.method.padEnd(10)}  project ${d.projectId}  ${reason}\n`,
+      `  ${iso(d.receivedAt)}  ${d.method.padEnd(14)}  project ${d.projectId}  ${reason}\n`,
     );
   }
 }

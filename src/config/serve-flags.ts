@@ -363,7 +363,7 @@ export const SERVE_FLAGS = {
   spool: {
     name: "spool",
     description:
-      "Store and forward: when the upstream fails, acknowledge WriteRaw and WriteArrow once fsynced to <data-dir>/spool and deliver them later.",
+      "Store and forward: when the upstream fails, acknowledge WriteRaw, WriteArrow and the OTLP Exports once fsynced to <data-dir>/spool and deliver them later.",
     boolean: true,
     default: "false",
     parse: parseBoolean,

@@ -17,6 +17,7 @@ import {
   type MethodObserver,
   methodInfo,
 } from "../rpc/call-events.js";
+import { ACCEPTED_ENCODINGS } from "./grpc-internals.js";
 import type { Intake } from "./intake.js";
 
 /** A method's observers, merged once: each event is one call of a plain function. */
@@ -190,6 +191,11 @@ export function callObserver(observers: readonly CallObserver[], intake?: Intake
 
     const responder = new ResponderBuilder()
       .withStart((proceed) => proceed(listener))
+      // grpc-js would advertise only the encodings it decodes itself.
+      .withSendMetadata((metadata, proceed) => {
+        metadata.set("grpc-accept-encoding", ACCEPTED_ENCODINGS);
+        proceed(metadata);
+      })
       .withSendMessage((message, proceed) => {
         sent++;
         method.sent();

@@ -13,6 +13,7 @@ import { callObserver } from "./call-observer.js";
 import { CallRegistry, type OpenCallBounds } from "./call-registry.js";
 import { type GatedListener, listenGated } from "./gated-listener.js";
 import {
+  acceptZstd,
   checkGrpcInternals,
   type ReceiveWindows,
   refuseOversizeWithInvalidArgument,
@@ -106,6 +107,7 @@ export class Edge {
   constructor(private readonly options: EdgeOptions) {
     checkGrpcInternals();
     refuseOversizeWithInvalidArgument();
+    acceptZstd();
     this.hooks = options.hooks ?? {};
     const { guards = {}, transport = {} } = options;
     const observers = [...(options.observers ?? [])];

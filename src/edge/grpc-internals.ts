@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { constants as http2Constants, type ServerHttp2Session } from "node:http2";
 import { Readable } from "node:stream";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
+import { decompressZstd, ZstdError } from "./zstd.js";
 
 /**
  * Every place where profgate relies on grpc-js beyond its documented API, in one file. Each has
@@ -14,6 +15,8 @@ import { Server, ServerCredentials, status } from "@grpc/grpc-js";
  * - connections are handed to grpc-js through `Server.createConnectionInjector` (public);
  * - reading is held back until the auth decision by subclassing `ServerInterceptingCall` and
  *   its public `startRead` (edge/auth-gate.ts);
+ * - zstd messages are decoded by wrapping the base call's `decompressMessage` (grpc-js knows
+ *   identity, deflate and gzip only);
  * - TLS certificates are replaced through `ServerCredentials`' protected
  *   `updateSecureContextOptions`, the route grpc-js's own certificate providers take; the
  *   providers themselves cannot require TLS 1.3 nor keep the previous certificate when a renewed
@@ -134,8 +137,11 @@ let checked = false;
 export function checkGrpcInternals(): void {
   if (checked) return;
   const problems: string[] = [];
+  const base = grpcModules().sendStatusOwner?.prototype as { decompressMessage?: unknown } | undefined;
   if (typeof grpcModules().sendStatusOwner?.prototype.sendStatus !== "function")
     problems.push("BaseServerInterceptingCall.prototype.sendStatus (oversize refusals)");
+  if (typeof base?.decompressMessage !== "function")
+    problems.push("BaseServerInterceptingCall.prototype.decompressMessage (zstd)");
   const probe = new Server() as unknown as ServerInternals & { createConnectionInjector?: unknown };
   if (typeof probe.commonServerOptions !== "object" || !(probe.http2Servers instanceof Map))
     problems.push("Server.commonServerOptions / http2Servers (HTTP/2 receive windows)");
@@ -236,4 +242,60 @@ export function resetStream(call: unknown): void {
   if (typeof stream?.close !== "function")
     throw new Error("grpc-js internals changed: the base call has no stream");
   if (!stream.closed) stream.close(http2Constants.NGHTTP2_CANCEL);
+}
+
+/** The message encodings the gateway decodes, as advertised in `grpc-accept-encoding`. */
+export const ACCEPTED_ENCODINGS = "identity,deflate,gzip,zstd";
+const SUPPORTED = new Set(ACCEPTED_ENCODINGS.split(","));
+
+let zstdInstalled = false;
+
+/**
+ * grpc-js decodes identity, deflate and gzip messages only; parca-agent's
+ * `--remote-store-compression=zstd` (and the OpenTelemetry Collector) send zstd. This wraps the
+ * base call's `decompressMessage` once per process: zstd is decoded with its output and window
+ * bounded by the call's receive limit (a bomb is refused like an oversized message), and any
+ * other unknown encoding is refused with UNIMPLEMENTED naming the supported ones.
+ */
+export function acceptZstd(): void {
+  if (zstdInstalled) return;
+  const prototype = grpcModules().sendStatusOwner?.prototype as
+    | {
+        decompressMessage?(
+          this: BaseCallInternals,
+          message: Buffer,
+          encoding: string,
+        ): Promise<Buffer> | Buffer;
+      }
+    | undefined;
+  const original = prototype?.decompressMessage;
+  if (!prototype || typeof original !== "function")
+    throw new Error("grpc-js internals changed: BaseServerInterceptingCall.decompressMessage not found");
+  zstdInstalled = true;
+  prototype.decompressMessage = function decompressMessage(this: BaseCallInternals, message, encoding) {
+    if (encoding === "zstd") {
+      const limit = this.maxReceiveMessageSize ?? -1;
+      try {
+        return Promise.resolve(
+          decompressZstd(message.subarray(5), limit < 0 ? Number.MAX_SAFE_INTEGER : limit),
+        );
+      } catch (error) {
+        return Promise.reject(
+          error instanceof ZstdError && error.tooLarge
+            ? {
+                code: status.RESOURCE_EXHAUSTED,
+                details: `Received message that decompresses to a size larger than ${limit}`,
+              }
+            : { code: status.INVALID_ARGUMENT, details: `The zstd message ${(error as Error).message}.` },
+        );
+      }
+    }
+    if (!SUPPORTED.has(encoding)) {
+      return Promise.reject({
+        code: status.UNIMPLEMENTED,
+        details: `Messages compressed with "${encoding}" are not supported; send ${ACCEPTED_ENCODINGS.replaceAll(",", ", ")}.`,
+      });
+    }
+    return original.call(this, message, encoding);
+  };
 }

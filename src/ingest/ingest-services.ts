@@ -7,6 +7,7 @@ import { agentsHandlers } from "./agents-handlers.js";
 import { debuginfoHandlers } from "./debuginfo-handlers.js";
 import type { IngestDeps } from "./ingest-deps.js";
 import { profileStoreHandlers } from "./profile-store-handlers.js";
+import { otlpServices } from "./otlp-handlers.js";
 import { telemetryHandlers } from "./telemetry-handlers.js";
 
 /**
@@ -29,5 +30,6 @@ export function ingestServices(deps: IngestDeps): ServiceBinding[] {
       definition: serviceDefinition(TelemetryService, { keepRaw: true }),
       implementation: telemetryHandlers(deps),
     },
+    ...otlpServices(deps),
   ];
 }

@@ -4,7 +4,7 @@ import type { ChannelCredentials } from "@grpc/grpc-js";
 import { AgentClient } from "../agent-sim/agent-client.js";
 import { readRecords } from "../record-log/record-reader.js";
 import { listProjects } from "../record-log/log-layout.js";
-import type { IngestRecord } from "../record-log/record.js";
+import { type IngestRecord, METHOD_PATHS } from "../record-log/record.js";
 import { CallStats, type StatsSnapshot } from "./call-stats.js";
 
 export interface ReplayOptions {
@@ -23,11 +23,6 @@ export interface ReplayOptions {
   onReport: (interval: StatsSnapshot) => void;
 }
 
-const RAW_PATHS: Partial<Record<IngestRecord["method"], string>> = {
-  WriteRaw: "/parca.profilestore.v1alpha1.ProfileStoreService/WriteRaw",
-  ReportPanic: "/parca.telemetry.v1alpha1.TelemetryService/ReportPanic",
-};
-
 async function send(client: AgentClient, record: IngestRecord, timeoutMs: number): Promise<void> {
   const options = { deadline: Date.now() + timeoutMs };
   const [first = new Uint8Array(), second = new Uint8Array()] = record.payloads;
@@ -36,7 +31,8 @@ async function send(client: AgentClient, record: IngestRecord, timeoutMs: number
     await client.write(first, () => second, options);
     return;
   }
-  await client.unaryRaw(RAW_PATHS[record.method]!, first, options);
+  // WriteRaw, ReportPanic and the OTLP Exports: the stored payload is the request as received.
+  await client.unaryRaw(METHOD_PATHS[record.method], first, options);
 }
 
 async function firstReceivedAt(sinkDir: string, projects: string[]): Promise<number> {

@@ -1,5 +1,31 @@
+/** The OTLP Export calls, one per signal, whose request is stored as received. */
+export type OtlpMethod = "ExportProfiles" | "ExportLogs" | "ExportTraces" | "ExportMetrics";
+
 /** The ingestion methods whose accepted payloads reach a sink. */
-export type IngestMethod = "WriteRaw" | "WriteArrow" | "Write" | "ReportPanic";
+export type IngestMethod = "WriteRaw" | "WriteArrow" | "Write" | "ReportPanic" | OtlpMethod;
+
+/**
+ * The gRPC method each record method was received on, and is delivered or replayed to. For the
+ * unary ones the record's one payload is the request as the client serialized it.
+ */
+export const METHOD_PATHS: Readonly<Record<IngestMethod, string>> = {
+  WriteRaw: "/parca.profilestore.v1alpha1.ProfileStoreService/WriteRaw",
+  WriteArrow: "/parca.profilestore.v1alpha1.ProfileStoreService/WriteArrow",
+  Write: "/parca.profilestore.v1alpha1.ProfileStoreService/Write",
+  ReportPanic: "/parca.telemetry.v1alpha1.TelemetryService/ReportPanic",
+  ExportProfiles: "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export",
+  ExportLogs: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+  ExportTraces: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+  ExportMetrics: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+};
+
+/** The OTLP record methods. */
+export const OTLP_METHODS: readonly OtlpMethod[] = [
+  "ExportProfiles",
+  "ExportLogs",
+  "ExportTraces",
+  "ExportMetrics",
+];
 
 /** Who sent a record: the authenticated principal of the call. */
 export interface RecordOrigin {

@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import { type IngestMethod, type IngestRecord, recordOrigin } from "./record.js";
+import { type IngestMethod, type IngestRecord, METHOD_PATHS, recordOrigin } from "./record.js";
 
 /**
  * The on-disk record format of the local sink's segment files (`<16-digit sequence>.seg`).
@@ -28,12 +28,7 @@ export const FRAME_HEADER_BYTES = 12;
 /** Upper bound of one record's body; larger lengths on disk can only be corruption. */
 export const MAX_BODY_BYTES = 1 << 30;
 
-const METHODS: ReadonlySet<string> = new Set<IngestMethod>([
-  "WriteRaw",
-  "WriteArrow",
-  "Write",
-  "ReportPanic",
-]);
+const METHODS: ReadonlySet<string> = new Set<string>(Object.keys(METHOD_PATHS));
 
 /** A record encoded as the list of buffers to write, in order; payloads are referenced, not copied. */
 export interface EncodedFrame {

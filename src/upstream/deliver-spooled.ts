@@ -1,6 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { ProfileStoreService } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
-import { methodPath } from "../rpc/raw-service-definition.js";
+import { METHOD_PATHS } from "../record-log/record.js";
 import type { Deliver } from "./spool/spool-drainer.js";
 import type { UpstreamClient } from "./upstream-client.js";
 import { upstreamFailure } from "./upstream-failure.js";
@@ -20,7 +19,7 @@ export function deliverSpooled(client: UpstreamClient): Deliver {
         upstream.cancel();
       };
       const upstream = client.unary(
-        methodPath(ProfileStoreService, call.method),
+        METHOD_PATHS[call.method],
         request,
         client.metadata(call.upstreamProjectId),
         Date.now() + client.timeoutMs,

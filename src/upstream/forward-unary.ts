@@ -8,14 +8,14 @@ import type { SpoolMethod } from "./spool/spooled-call.js";
 import { upstreamDeadline } from "./upstream-client.js";
 import { upstreamFailure } from "./upstream-failure.js";
 
-/** WriteRawResponse and WriteArrowResponse are empty messages: zero bytes. */
+/** WriteRawResponse, WriteArrowResponse and the Export*ServiceResponses are empty messages: zero bytes. */
 const EMPTY_RESPONSE = Buffer.alloc(0);
 
 /**
  * A unary method forwarded one to one: the agent's request bytes go upstream with the
  * gateway's metadata, the upstream's response bytes or status come back. The call is bounded
  * by the agent's deadline and `--upstream-timeout`, and cancelled upstream when the agent
- * goes away. WriteRaw and WriteArrow were admitted (rate limits) by the edge, as in local mode.
+ * goes away. Writes were admitted (rate limits) by the edge, as in local mode.
  *
  * With `spoolAs` and a spool: when the upstream cannot be reached the request is spooled and
  * acknowledged once durable; and while the project has spooled records waiting, new writes

@@ -18,7 +18,7 @@ export interface ForwardingDeps {
   log: Logger;
   /** Transport failures, logged at most every few seconds. */
   failures: ThrottledWarning;
-  /** Present with `--spool`: where WriteRaw and WriteArrow go when the upstream fails. */
+  /** Present with `--spool`: where WriteRaw, WriteArrow and the OTLP Exports go when the upstream fails. */
   spool?: SpoolPort | undefined;
   /** An upstream call succeeded: the upstream is back, so waiting deliveries may go now. */
   onUpstreamOk?: (() => void) | undefined;

@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import { DebuginfoService } from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.js";
 import { AgentsService, ProfileStoreService } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { TelemetryService } from "../gen/parca/telemetry/v1alpha1/telemetry_pb.js";
+import { OTLP_SIGNALS } from "../rpc/otlp-signals.js";
+import { METHOD_PATHS } from "../record-log/record.js";
 import { methodPath, rawServiceDefinition } from "../rpc/raw-service-definition.js";
 import type { ServiceBinding } from "../rpc/service-binding.js";
 import { deliverSpooled } from "./deliver-spooled.js";
@@ -12,7 +14,7 @@ import { forwardUpload } from "./forward-upload.js";
 import { forwardWrite } from "./forward-write.js";
 import type { ForwardingDeps } from "./forwarding-deps.js";
 import { Spool, type SpoolStats } from "./spool/spool.js";
-import type { SpoolMethod } from "./spool/spooled-call.js";
+import { SPOOL_METHODS, type SpoolMethod } from "./spool/spooled-call.js";
 import { SpoolDrainer } from "./spool/spool-drainer.js";
 import { ThrottledWarning } from "./throttled-warning.js";
 import { UpstreamClient } from "./upstream-client.js";
@@ -37,8 +39,13 @@ export interface UpstreamHooks {
   uploadTimeoutMs?: number | undefined;
 }
 
-/** The unary writes that are spooled when the upstream fails; every other method is only forwarded. */
-const SPOOLED: ReadonlySet<string> = new Set(["WriteRaw", "WriteArrow"]);
+/**
+ * The unary writes that are spooled when the upstream fails, by method path; every other method
+ * is only forwarded.
+ */
+const SPOOLED: ReadonlyMap<string, SpoolMethod> = new Map(
+  [...SPOOL_METHODS].map((method) => [METHOD_PATHS[method as SpoolMethod], method as SpoolMethod]),
+);
 
 function forwardingImplementation(service: DescService, deps: ForwardingDeps): UntypedServiceImplementation {
   const implementation: UntypedServiceImplementation = {};
@@ -52,8 +59,7 @@ function forwardingImplementation(service: DescService, deps: ForwardingDeps): U
         implementation[method.localName] = forwardUpload(deps, path);
         break;
       case "unary": {
-        const spoolAs = service === ProfileStoreService && SPOOLED.has(method.name) ? method.name : undefined;
-        implementation[method.localName] = forwardUnary(deps, path, spoolAs as SpoolMethod | undefined);
+        implementation[method.localName] = forwardUnary(deps, path, SPOOLED.get(path));
         break;
       }
       default:
@@ -113,7 +119,13 @@ export async function openUpstream(
     "forwarding agent calls to the upstream",
   );
   return {
-    services: [ProfileStoreService, AgentsService, DebuginfoService, TelemetryService].map((service) => ({
+    services: [
+      ProfileStoreService,
+      AgentsService,
+      DebuginfoService,
+      TelemetryService,
+      ...OTLP_SIGNALS.map((signal) => signal.service),
+    ].map((service) => ({
       definition: rawServiceDefinition(service),
       implementation: forwardingImplementation(service, deps),
     })),

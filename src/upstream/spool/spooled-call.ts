@@ -1,7 +1,20 @@
-import { type IngestRecord, type RecordOrigin, recordOrigin } from "../../record-log/record.js";
+import {
+  type IngestRecord,
+  OTLP_METHODS,
+  type OtlpMethod,
+  type RecordOrigin,
+  recordOrigin,
+} from "../../record-log/record.js";
 
 /** The unary writes that may be spooled. */
-export type SpoolMethod = "WriteRaw" | "WriteArrow";
+export type SpoolMethod = "WriteRaw" | "WriteArrow" | OtlpMethod;
+
+/** Every spoolable method. */
+export const SPOOL_METHODS: ReadonlySet<string> = new Set<SpoolMethod>([
+  "WriteRaw",
+  "WriteArrow",
+  ...OTLP_METHODS,
+]);
 
 /** A unary write accepted while the upstream failed, waiting to be delivered. */
 export interface SpooledCall extends RecordOrigin {
@@ -47,7 +60,7 @@ export function toRecord(call: SpooledCall, deadLetter?: DeadLetterReason): Inge
 
 /** The spooled call a record holds, or why it cannot be one. */
 export function fromRecord(record: IngestRecord): (SpooledCall & { deadLetter?: DeadLetterReason }) | string {
-  if (record.method !== "WriteRaw" && record.method !== "WriteArrow") return "not a spoolable method";
+  if (!SPOOL_METHODS.has(record.method)) return "not a spoolable method";
   const [request, metaBytes] = record.payloads;
   if (request === undefined || metaBytes === undefined || record.payloads.length !== 2) {
     return "not a spooled call";
@@ -61,7 +74,7 @@ export function fromRecord(record: IngestRecord): (SpooledCall & { deadLetter?: 
   if (typeof meta.upstreamProjectId !== "string") return "unreadable spool metadata";
   return {
     receivedAt: record.receivedAt,
-    method: record.method,
+    method: record.method as SpoolMethod,
     ...recordOrigin(record),
     upstreamProjectId: meta.upstreamProjectId,
     request,

@@ -6,21 +6,28 @@ import { INGEST_POLICIES } from "../../../src/auth/method-policies.js";
 const PROJECT = "11111111-1111-4111-8111-111111111111";
 const OTHER = "22222222-2222-4222-8222-222222222222";
 
+/** The OTLP Export services: profile.write, like ProfileStoreService. */
+const OTLP = ["ProfilesService", "LogsService", "TraceService", "MetricsService"];
+
 /** Which agent services each role reaches, straight from docs/iam-model.md. */
 const REACHES: Record<Role, string[]> = {
-  owner: ["ProfileStoreService", "DebuginfoService", "TelemetryService", "AgentsService"],
-  writer: ["ProfileStoreService", "DebuginfoService", "TelemetryService", "AgentsService"],
+  owner: ["ProfileStoreService", "DebuginfoService", "TelemetryService", "AgentsService", ...OTLP],
+  writer: ["ProfileStoreService", "DebuginfoService", "TelemetryService", "AgentsService", ...OTLP],
   viewer: ["TelemetryService", "AgentsService"],
-  "profile-writer": ["ProfileStoreService", "TelemetryService"],
+  "profile-writer": ["ProfileStoreService", "TelemetryService", ...OTLP],
   "debuginfo-writer": ["DebuginfoService", "TelemetryService"],
 };
 
 const METHODS = [...INGEST_POLICIES.entries()];
 
 describe("authorization of every agent method for every role and scope", () => {
-  it("covers the nine agent methods", () => {
+  it("covers the nine Parca methods and the four OTLP Exports", () => {
     expect(METHODS.map(([path]) => path.split("/")[2]).sort()).toEqual(
       [
+        "Export",
+        "Export",
+        "Export",
+        "Export",
         "Agents",
         "InitiateUpload",
         "MarkUploadFinished",

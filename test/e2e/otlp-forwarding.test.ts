@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentClient } from "../../src/agent-sim/agent-client.js";
+import { METHOD_PATHS, OTLP_METHODS, type OtlpMethod } from "../../src/record-log/record.js";
+import { profgate } from "../support/cli.js";
+import { readBootstrap, startGateway } from "../support/gateway-process.js";
+import { sinkRecords } from "../support/sink-contents.js";
+import { type Hops, startHops } from "../support/upstream-hops.js";
+import { tempDir } from "../support/temp-dir.js";
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/** A well-formed Export*ServiceRequest envelope: one resource entry holding `tag`. */
+function envelope(tag: string): Buffer {
+  const inner = Buffer.concat([Buffer.from([0x1a, tag.length]), Buffer.from(tag)]);
+  return Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("OTLP through an edge gateway: forwarded, spooled and replayed as bytes", () => {
+  let hops: Hops;
+  let agent: AgentClient;
+  const sent = new Map<string, OtlpMethod>();
+
+  beforeAll(async () => {
+    hops = await startHops(["--spool"]);
+    agent = new AgentClient(hops.edge.target, {
+      token: hops.edgeIam.tokens.agent,
+      projectId: hops.edgeIam.projectId,
+    });
+  });
+  afterAll(async () => {
+    agent?.close();
+    await hops?.close();
+  });
+
+  const push = async (method: OtlpMethod, tag: string) => {
+    const body = envelope(tag);
+    await agent.unaryRaw(METHOD_PATHS[method], body);
+    sent.set(sha(body), method);
+  };
+  const coreHolds = async () => {
+    const records = await sinkRecords(hops.coreDir, hops.coreBoot.projectId);
+    return new Map(records.map((r) => [sha(r.payloads[0]!), r.method]));
+  };
+
+  it("forwards every signal; the core stores the bytes the agent sent", async () => {
+    for (const method of OTLP_METHODS) await push(method, `up-${method}`);
+    const held = await coreHolds();
+    for (const [digest, method] of sent) expect(held.get(digest)).toBe(method);
+  });
+
+  it("spools every signal while the core is down, and delivers each once it is back", async () => {
+    await hops.core.stop("SIGTERM");
+    for (const method of OTLP_METHODS) await push(method, `down-${method}`);
+    await hops.restartCore();
+    await waitFor(async () => (await coreHolds()).size >= sent.size, 20_000, "the spool to drain");
+    const held = await coreHolds();
+    expect(held.size).toBe(sent.size);
+    for (const [digest, method] of sent) expect(held.get(digest)).toBe(method);
+    const ls = await profgate(["spool", "ls", "--data-dir", hops.coreDir, "--newest", "20"]);
+    for (const method of OTLP_METHODS) expect(ls.stdout).toContain(method);
+  });
+
+  it("replays what the core stored to another gateway, byte for byte", async () => {
+    const target = await tempDir();
+    const gateway = await startGateway(target.path);
+    try {
+      const boot = await readBootstrap(target.path);
+      const replay = await profgate([
+        "replay",
+        "--from",
+        hops.coreDir,
+        "--target",
+        gateway.target,
+        "--token-file",
+        join(target.path, "agent.token"),
+        "--project-map",
+        `${hops.coreBoot.projectId}=${boot.projectId}`,
+        "--speed",
+        "max",
+        "-o",
+        "json",
+      ]);
+      expect(replay.code, replay.stderr).toBe(0);
+      const replayed = await sinkRecords(target.path, boot.projectId);
+      expect(new Map(replayed.map((r) => [sha(r.payloads[0]!), r.method]))).toEqual(await coreHolds());
+    } finally {
+      await gateway.stop("SIGKILL");
+      await target.remove();
+    }
+  });
+});
