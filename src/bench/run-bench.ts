@@ -12,6 +12,7 @@ import { authOverhead } from "./scenarios/auth-overhead.js";
 import { fleet } from "./scenarios/fleet.js";
 import { idleConnections } from "./scenarios/idle-connections.js";
 import { junkFlood } from "./scenarios/junk-flood.js";
+import { otlpProfiles } from "./scenarios/otlp-profiles.js";
 import { proxy } from "./scenarios/proxy.js";
 import { revocation } from "./scenarios/revocation.js";
 import { wanUpload } from "./scenarios/wan-upload.js";
@@ -34,6 +35,7 @@ export const SCENARIOS: Scenario[] = [
   { name: "proxy", needsRedis: false, run: proxy },
   { name: "revocation", needsRedis: true, run: revocation },
   { name: "wan-upload", needsRedis: false, run: wanUpload },
+  { name: "otlp-profiles", needsRedis: false, run: otlpProfiles },
 ];
 
 const USAGE = `Usage: npm run bench -- [--only NAME[,NAME]] [--smoke] [--duration D] [--rounds N] [--profile] [--out FILE]

@@ -17,7 +17,9 @@ Simulates a fleet of parca-agents, each with its own connection, node label and 
   --interval DURATION   each agent calls once per interval, +-20% jitter (default 5s, like parca-agent);
                         0: back to back, each agent calls again as soon as its call ended (N concurrent callers)
   --rate N              open loop instead: N calls per second across the fleet
-  --mix K=W,...         call mix (default writearrow=80,write=15,writeraw=5; also debuginfo, reportpanic)
+  --compression none|deflate|gzip   gRPC message compression of every call (grpc-js; default none)
+  --mix K=W,...         call mix (default writearrow=80,write=15,writeraw=5; also debuginfo, reportpanic,
+                        and the OTLP signals otlpprofiles, otlplogs, otlptraces, otlpmetrics)
   --payload-bytes N     approximate payload size (default 65536)
   --duration DURATION   how long to measure (default 30s)
   --warmup DURATION     run this long first without measuring (default 0s)
@@ -67,6 +69,9 @@ function wholeNumber(flag: string, value: string, min: number): number {
   return n;
 }
 
+/** grpc-js's compression algorithm numbers. */
+const COMPRESSION: Record<string, number | undefined> = { none: 0, deflate: 1, gzip: 2 };
+
 /** `profgate loadgen`: load a gateway the way a fleet of agents would, and report what it saw. */
 export async function runLoadgen(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -79,6 +84,7 @@ export async function runLoadgen(args: string[]): Promise<void> {
       interval: { type: "string", default: "5s" },
       rate: { type: "string" },
       mix: { type: "string", default: "writearrow=80,write=15,writeraw=5" },
+      compression: { type: "string", default: "none" },
       "payload-bytes": { type: "string", default: "65536" },
       duration: { type: "string", default: "30s" },
       warmup: { type: "string", default: "0s" },
@@ -104,7 +110,16 @@ export async function runLoadgen(args: string[]): Promise<void> {
   if (!(junkRatio >= 0 && junkRatio <= 1)) throw invalidArgument("--junk-ratio must be between 0 and 1.");
   const junkDistinct = wholeNumber("junk-distinct", values["junk-distinct"], 0);
   const json = values.output === "json";
-  const { target, channel, channelOptions, h2 } = channelFor(values);
+  const { target, channel, channelOptions: baseOptions, h2 } = channelFor(values);
+  const algorithm = COMPRESSION[values.compression ?? "none"];
+  if (algorithm === undefined)
+    throw invalidArgument(
+      `--compression must be none, deflate or gzip, not ${JSON.stringify(values.compression)}.`,
+    );
+  // grpc-js compresses every message it sends with the channel's default algorithm.
+  const channelOptions = algorithm
+    ? { ...baseOptions, "grpc.default_compression_algorithm": algorithm }
+    : baseOptions;
   if (values.client !== "grpc-js" && values.client !== "h2")
     throw invalidArgument(`--client must be grpc-js or h2, not ${JSON.stringify(values.client)}.`);
   const timeoutMs = parseDurationFlag("timeout", values.timeout);

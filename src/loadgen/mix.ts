@@ -1,7 +1,17 @@
 import { invalidArgument } from "../errors.js";
 
 /** The kinds of call a simulated agent makes. */
-export const CALL_KINDS = ["writearrow", "write", "writeraw", "debuginfo", "reportpanic"] as const;
+export const CALL_KINDS = [
+  "writearrow",
+  "write",
+  "writeraw",
+  "debuginfo",
+  "reportpanic",
+  "otlpprofiles",
+  "otlplogs",
+  "otlptraces",
+  "otlpmetrics",
+] as const;
 export type CallKind = (typeof CALL_KINDS)[number];
 
 /** A weighted choice of call kinds. */

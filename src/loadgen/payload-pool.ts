@@ -37,6 +37,7 @@ export class AgentPayloads {
   private arrow: ArrowPayload[] | undefined;
   private exchange: WritePayload[] | undefined;
   private raw: WriteRawPayload[] | undefined;
+  private otlp: Buffer[] | undefined;
 
   constructor(
     readonly node: string,
@@ -83,6 +84,20 @@ export class AgentPayloads {
       ],
     }));
     return this.raw[index % this.raw.length]!;
+  }
+
+  /**
+   * An OTLP Export request of about `payloadBytes`: one resource entry whose schema URL field
+   * carries the node and the padding. Every signal's envelope has its resources as field 1, so
+   * one body serves all four; the gateway checks and stores the envelope as it is.
+   */
+  otlpExport(index: number): Buffer {
+    this.otlp ??= this.many((seed) => {
+      const text = Buffer.from(`${this.node}/${seed}/${"p".repeat(Math.max(0, this.payloadBytes - 64))}`);
+      const inner = Buffer.concat([Buffer.from([0x1a]), varint(text.length), text]);
+      return Buffer.concat([Buffer.from([0x0a]), varint(inner.length), inner]);
+    });
+    return this.otlp[index % this.otlp.length]!;
   }
 
   /** The payload bytes a call of `kind` carries (what the gateway stores). */
@@ -137,4 +152,16 @@ export class PayloadPool {
     }
     return set;
   }
+}
+
+/** A protobuf varint. */
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest >= 0x80) {
+    bytes.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
 }

@@ -1,10 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { type CallOptions, type ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
 import { AgentClient } from "../agent-sim/agent-client.js";
+import { METHOD_PATHS, type OtlpMethod } from "../record-log/record.js";
 import type { CallStats } from "./call-stats.js";
 import { H2UnaryConnection, type H2Target } from "./h2-unary.js";
 import type { CallKind } from "./mix.js";
 import { AgentPayloads } from "./payload-pool.js";
+
+/** The record method of each OTLP call kind. */
+const OTLP_KINDS: Readonly<Record<"otlpprofiles" | "otlplogs" | "otlptraces" | "otlpmetrics", OtlpMethod>> = {
+  otlpprofiles: "ExportProfiles",
+  otlplogs: "ExportLogs",
+  otlptraces: "ExportTraces",
+  otlpmetrics: "ExportMetrics",
+};
 
 export interface SimulatedAgentOptions {
   target: string;
@@ -91,6 +100,17 @@ export class SimulatedAgent {
           bytes = DEBUGINFO_BYTES;
           await this.uploadDebuginfo();
           break;
+        case "otlpprofiles":
+        case "otlplogs":
+        case "otlptraces":
+        case "otlpmetrics": {
+          const record = OTLP_KINDS[kind];
+          method = record;
+          const body = this.payloads.otlpExport(index);
+          bytes = body.byteLength;
+          await this.client.unaryRaw(METHOD_PATHS[record], body, deadline);
+          break;
+        }
         case "reportpanic":
           method = "ReportPanic";
           await this.client.reportPanic("panic: simulated\n", {

@@ -57,6 +57,7 @@ describe("npm run bench:smoke", () => {
       "proxy",
       "revocation",
       "wan-upload",
+      "otlp-profiles",
     ]);
     for (const r of report.results) expect(r.error, r.name).toBeUndefined();
     expect(output.stdout).toContain(
@@ -78,6 +79,7 @@ describe("npm run bench:smoke", () => {
     expect((byName["auth-decision"]!["warm"] as { p99Us: number }).p99Us).toBeGreaterThan(0);
     expect((byName["auth-decision"]!["cold"] as { p99Us: number }).p99Us).toBeGreaterThan(0);
     expect(byName["junk-flood"]!["redisGetsPerDistinctJunkToken"]).toBeGreaterThan(0);
+    expect(byName["otlp-profiles"]!["cpuRatio"]).toBeGreaterThan(0);
     expect((byName["fleet"]!["steps"] as unknown[]).length).toBeGreaterThan(0);
     expect(byName["idle-connections"]!["connections"]).toBeGreaterThan(0);
     expect(byName["revocation"]!["revocations"]).toBeGreaterThan(0);

@@ -99,3 +99,47 @@ describe("OTLP through an edge gateway: forwarded, spooled and replayed as bytes
     }
   });
 });
+
+describe("profgate loadgen sends the OTLP signals", () => {
+  it("pushes every signal, gzip-compressed, and the gateway stores what it acknowledged", async () => {
+    const dir = await tempDir();
+    const gateway = await startGateway(dir.path);
+    try {
+      const boot = await readBootstrap(dir.path);
+      const result = await profgate([
+        "loadgen",
+        "--target",
+        gateway.target,
+        "--token-file",
+        join(dir.path, "agent.token"),
+        "--project",
+        boot.projectId,
+        "--agents",
+        "2",
+        "--rate",
+        "40",
+        "--duration",
+        "1s",
+        "--payload-bytes",
+        "8192",
+        "--compression",
+        "gzip",
+        "--mix",
+        "otlpprofiles=1,otlplogs=1,otlptraces=1,otlpmetrics=1",
+        "-o",
+        "json",
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      const summary = JSON.parse(result.stdout) as { okByMethod: Record<string, number> };
+      const stored = await sinkRecords(dir.path, boot.projectId);
+      const byMethod: Record<string, number> = {};
+      for (const r of stored) byMethod[r.method] = (byMethod[r.method] ?? 0) + 1;
+      expect(Object.keys(summary.okByMethod).sort()).toEqual([...OTLP_METHODS].sort());
+      expect(byMethod).toEqual(summary.okByMethod);
+      expect(stored.every((r) => r.payloads[0]!.byteLength > 8000)).toBe(true);
+    } finally {
+      await gateway.stop("SIGKILL");
+      await dir.remove();
+    }
+  });
+});

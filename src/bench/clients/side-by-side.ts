@@ -13,15 +13,15 @@ export interface SideBySideReport {
   measured: Array<RoundMeasure & { redisGets?: number }>;
 }
 
-const SIDE_FLAGS = ["target", "token-file", "project", "junk-ratio", "cpu"] as const;
+const SIDE_FLAGS = ["target", "token-file", "project", "junk-ratio", "cpu", "mix"] as const;
 
 function sideOptions(prefix: "a" | "b") {
   return Object.fromEntries(SIDE_FLAGS.map((flag) => [`${prefix}-${flag}`, { type: "string" as const }]));
 }
 
 /**
- * The load generator of the max-throughput scenarios: two fleets of N back-to-back WriteArrow
- * callers, one per side (A: the baseline, B: the measured), each on its own connections, kept
+ * The load generator of the max-throughput scenarios: two fleets of N back-to-back callers
+ * (WriteArrow unless a side's `--X-mix` says otherwise), one per side (A: the baseline, B: the measured), each on its own connections, kept
  * open for the whole run. After a warm-up of both, they take turns in short slices (A B, B A,
  * A B, ...): many short interleaved slices from one warm process make a ratio that a shared,
  * noisy machine disturbs much less than a few long runs would. Per slice: accepted calls per
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         payloadBytes: Number(values["payload-bytes"]),
         timeoutMs: 60_000,
       })),
-      mix: parseMix("writearrow=100"),
+      mix: parseMix(v[`${prefix}-mix`] ?? "writearrow=100"),
       junkRatio: Number(v[`${prefix}-junk-ratio`] ?? 0),
       junkDistinct: Number(values["junk-distinct"]),
     });

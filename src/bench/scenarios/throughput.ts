@@ -24,8 +24,10 @@ export async function bootstrappedAgent(dataDir: string): Promise<{ tokenFile: s
   return { tokenFile: join(dataDir, "agent.token"), projectId: info.projectId };
 }
 
-/** What else a side-by-side run may do: junk on the measured side, Redis GETs per slice. */
+/** What else a side-by-side run may do: junk on the measured side, Redis GETs per slice, other calls. */
 export interface SideBySideExtras {
+  /** The measured side's call mix (`loadgen --mix`); default WriteArrow only, as the baseline's. */
+  measuredMix?: string;
   measuredJunkRatio?: number;
   junkDistinct?: number;
   redisUrl?: string;
@@ -60,6 +62,7 @@ export function pushSideBySide(
     "--junk-distinct",
     String(extras.junkDistinct ?? 0),
     ...(extras.redisUrl ? ["--redis-url", extras.redisUrl] : []),
+    ...(extras.measuredMix ? ["--b-mix", extras.measuredMix] : []),
     "--callers",
     String(ctx.callers),
     "--payload-bytes",
