@@ -61,8 +61,9 @@ ENV PROFGATE_DATA_DIR=/data \
 
 USER 10001:10001
 VOLUME ["/data"]
-# 7070: gRPC ingestion (agents); 7072: /metrics, /healthz, /readyz. 7073 (admin) is not exposed.
-EXPOSE 7070 7072
+# 7070: gRPC ingestion (agents, OTLP/gRPC); 7072: /metrics, /healthz, /readyz; 4318: OTLP/HTTP.
+# 7073 (admin) is not exposed.
+EXPOSE 7070 7072 4318
 
 # For plain Docker; Kubernetes ignores it and uses the probes in deploy/kubernetes. Assumes the
 # HTTP listener's port is 7072.

@@ -13,6 +13,7 @@ import { agentCredentials } from "./gateway/agent-credentials.js";
 import { openDestination } from "./gateway/destination.js";
 import { adminEdge, agentEdge, callDecision, type EdgeParts, openGuards } from "./gateway/edges.js";
 import { openIam } from "./gateway/iam-parts.js";
+import { startOtlpHttp } from "./gateway/otlp-http.js";
 import { readiness } from "./gateway/readiness.js";
 import { endRevokedCalls } from "./gateway/revocation.js";
 import { logStart } from "./gateway/start-log.js";
@@ -116,6 +117,15 @@ export async function startGateway(
       })
     : undefined;
   const consoleAddress = consoleServer?.address;
+  const otlpHttp = await startOtlpHttp(config, {
+    authenticator: iam.authenticator,
+    guards,
+    admit,
+    destination,
+    metrics,
+    log,
+    onAllowed: parts.onAllowed,
+  });
   logStart(log, {
     config,
     boot: iam.boot,
@@ -124,6 +134,7 @@ export async function startGateway(
     adminAddress,
     httpAddress: http.address,
     consoleAddress,
+    otlpHttpAddress: otlpHttp?.address,
     store: iam.kind,
   });
 
@@ -139,7 +150,7 @@ export async function startGateway(
         agent.close(config.shutdownGrace),
         admin.close(config.shutdownGrace),
       ]);
-      await consoleServer?.close();
+      await Promise.all([consoleServer?.close(), otlpHttp?.close()]);
       guards.memory.close();
       await destination.close();
       await limiter.close();

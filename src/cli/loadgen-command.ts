@@ -17,6 +17,7 @@ Simulates a fleet of parca-agents, each with its own connection, node label and 
   --interval DURATION   each agent calls once per interval, +-20% jitter (default 5s, like parca-agent);
                         0: back to back, each agent calls again as soon as its call ended (N concurrent callers)
   --rate N              open loop instead: N calls per second across the fleet
+  --otlp-http URL       send the OTLP kinds over OTLP/HTTP to URL (http://host:4318) instead of gRPC
   --compression none|deflate|gzip   gRPC message compression of every call (grpc-js; default none)
   --mix K=W,...         call mix (default writearrow=80,write=15,writeraw=5; also debuginfo, reportpanic,
                         and the OTLP signals otlpprofiles, otlplogs, otlptraces, otlpmetrics)
@@ -85,6 +86,7 @@ export async function runLoadgen(args: string[]): Promise<void> {
       rate: { type: "string" },
       mix: { type: "string", default: "writearrow=80,write=15,writeraw=5" },
       compression: { type: "string", default: "none" },
+      "otlp-http": { type: "string" },
       "payload-bytes": { type: "string", default: "65536" },
       duration: { type: "string", default: "30s" },
       warmup: { type: "string", default: "0s" },
@@ -134,6 +136,7 @@ export async function runLoadgen(args: string[]): Promise<void> {
     payloadBytes,
     timeoutMs,
     h2: values.client === "h2" ? h2 : undefined,
+    otlpHttpUrl: values["otlp-http"],
   }));
   const out = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 

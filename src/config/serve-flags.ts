@@ -78,6 +78,13 @@ export const SERVE_FLAGS = {
     default: "0.0.0.0:7072",
     parse: parseHostPort,
   },
+  otlpHttpAddress: {
+    name: "otlp-http-address",
+    description:
+      "OTLP/HTTP (POST /v1development/profiles, /v1/logs, /v1/metrics, /v1/traces), with the agent listener's auth, limits and storage; HTTPS with --tls-cert-file/--tls-key-file. Empty: off.",
+    default: "0.0.0.0:4318",
+    parse: (raw: string) => (raw.trim() === "" ? undefined : parseHostPort(raw)),
+  },
   consoleAddress: {
     name: "console-address",
     description:

@@ -4,7 +4,12 @@ import type { Logger } from "pino";
 import type { ServeConfig } from "../config/serve-flags.js";
 import { AgentRegistry } from "../ingest/agent-registry.js";
 import { DebuginfoStore } from "../ingest/debuginfo/debuginfo-store.js";
+import type { AuthContext } from "../auth/principal.js";
+import type { IngestDeps } from "../ingest/ingest-deps.js";
 import { ingestServices } from "../ingest/ingest-services.js";
+import { storeOtlp } from "../ingest/otlp-handlers.js";
+import type { OtlpSignal } from "../rpc/otlp-signals.js";
+import type { ForwardOptions } from "../upstream/forward-unary.js";
 import { LocalSink } from "../record-log/local-sink.js";
 import { meteredSink } from "../observability/metered-sink.js";
 import { grpcCodeName } from "../observability/metric-labels.js";
@@ -19,6 +24,8 @@ export interface Destination {
   kind: "local" | "upstream";
   /** The agent-facing services; the edge in front of them is the same either way. */
   services: ServiceBinding[];
+  /** One OTLP Export request from the OTLP/HTTP listener, stored or forwarded like a gRPC one. */
+  deliverOtlp(signal: OtlpSignal, auth: AuthContext, request: Buffer, options: ForwardOptions): Promise<void>;
   /** The upstream connection's state (readiness); undefined when storing locally. */
   connectivity(): string | undefined;
   /** Flushes and closes: call after the listeners stopped. */
@@ -56,6 +63,8 @@ export async function openDestination(
     return {
       kind: "upstream",
       services: upstream.services,
+      deliverOtlp: (signal, auth, request, options) =>
+        upstream.deliver(signal.method, auth, request, options),
       connectivity: () => upstream.connectivity(),
       async close() {
         clearInterval(spoolGauges);
@@ -67,7 +76,7 @@ export async function openDestination(
     dir: join(dataDir, "sink"),
     onWarning: (message, details) => log.warn({ details }, message),
   });
-  const services = ingestServices({
+  const deps: IngestDeps = {
     sink: meteredSink(sink, metrics),
     debuginfo: new DebuginfoStore({ dir: join(dataDir, "debuginfo") }),
     agents: new AgentRegistry(),
@@ -81,6 +90,12 @@ export async function openDestination(
       ingest.debuginfoUploads.inc({ result });
       ingest.debuginfoUploadBytes.inc(bytes);
     },
-  });
-  return { kind: "local", services, connectivity: () => undefined, close: () => sink.close() };
+  };
+  return {
+    kind: "local",
+    services: ingestServices(deps),
+    deliverOtlp: (signal, auth, request) => storeOtlp(deps, signal, auth, request, Date.now()),
+    connectivity: () => undefined,
+    close: () => sink.close(),
+  };
 }

@@ -14,6 +14,7 @@ export interface Started {
   adminAddress: HostPort;
   httpAddress: HostPort;
   consoleAddress: HostPort | undefined;
+  otlpHttpAddress: HostPort | undefined;
   store: string;
 }
 
@@ -51,6 +52,7 @@ export function logStart(log: Logger, started: Started): void {
       adminAddress: formatHostPort(started.adminAddress),
       httpAddress: formatHostPort(started.httpAddress),
       consoleAddress: started.consoleAddress ? formatHostPort(started.consoleAddress) : undefined,
+      otlpHttpAddress: started.otlpHttpAddress ? formatHostPort(started.otlpHttpAddress) : undefined,
       tls: started.config.tlsCertFile !== undefined,
       dataDir: started.dataDir,
       iamStore: started.store,

@@ -1,5 +1,6 @@
 import type { ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { authContextOf } from "../auth/call-context.js";
+import type { AuthContext } from "../auth/principal.js";
 import { describeError } from "../errors.js";
 import { recordOrigin } from "../record-log/record.js";
 import { asCallError } from "../rpc/call-error.js";
@@ -19,26 +20,31 @@ const EMPTY_RESPONSE = Buffer.alloc(0);
  */
 function exportHandler(deps: IngestDeps, signal: OtlpSignal) {
   return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
-    const receivedAt = deps.now();
-    const auth = authContextOf(call);
-    Promise.resolve()
-      .then(() => {
-        validateEnvelope(signal.envelope, call.request);
-        return deps.sink.append({
-          ...recordOrigin(auth),
-          receivedAt,
-          method: signal.method,
-          payloads: [call.request],
-        });
-      })
-      .then(
-        () => callback(null, EMPTY_RESPONSE),
-        (error: unknown) => {
-          deps.onRejected?.(signal.method, describeError(error).reason);
-          callback(asCallError(error));
-        },
-      );
+    storeOtlp(deps, signal, authContextOf(call), call.request, deps.now()).then(
+      () => callback(null, EMPTY_RESPONSE),
+      (error: unknown) => callback(asCallError(error)),
+    );
   };
+}
+
+/**
+ * Checks an OTLP Export request's envelope and stores it as received; resolves once durable.
+ * Shared by the gRPC services and the OTLP/HTTP listener.
+ */
+export async function storeOtlp(
+  deps: IngestDeps,
+  signal: OtlpSignal,
+  auth: AuthContext,
+  request: Uint8Array,
+  receivedAt: number,
+): Promise<void> {
+  try {
+    validateEnvelope(signal.envelope, request);
+    await deps.sink.append({ ...recordOrigin(auth), receivedAt, method: signal.method, payloads: [request] });
+  } catch (error) {
+    deps.onRejected?.(signal.method, describeError(error).reason);
+    throw error;
+  }
 }
 
 /** The four OTLP Export services, storing locally; the bytes in and out are the wire's. */

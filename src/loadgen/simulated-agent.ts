@@ -2,10 +2,25 @@ import { randomUUID } from "node:crypto";
 import { type CallOptions, type ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
 import { AgentClient } from "../agent-sim/agent-client.js";
 import { METHOD_PATHS, type OtlpMethod } from "../record-log/record.js";
+import { OTLP_SIGNALS } from "../rpc/otlp-signals.js";
 import type { CallStats } from "./call-stats.js";
 import { H2UnaryConnection, type H2Target } from "./h2-unary.js";
 import type { CallKind } from "./mix.js";
 import { AgentPayloads } from "./payload-pool.js";
+
+/** OTLP/HTTP statuses as the gRPC codes the load generator's summary counts. */
+const HTTP_TO_GRPC: Readonly<Record<number, number>> = {
+  400: 3,
+  401: 16,
+  403: 7,
+  413: 3,
+  415: 3,
+  429: 8,
+  503: 14,
+};
+
+/** The OTLP/HTTP path of each OTLP record method. */
+const OTLP_HTTP_PATHS = new Map(OTLP_SIGNALS.map((signal) => [signal.method, signal.httpPath]));
 
 /** The record method of each OTLP call kind. */
 const OTLP_KINDS: Readonly<Record<"otlpprofiles" | "otlplogs" | "otlptraces" | "otlpmetrics", OtlpMethod>> = {
@@ -33,6 +48,8 @@ export interface SimulatedAgentOptions {
    * grpc-js on a second connection opened on first use. Default: everything over grpc-js.
    */
   h2?: H2Target | undefined;
+  /** With an OTLP/HTTP base URL (`http://host:4318`), the OTLP kinds go over OTLP/HTTP instead of gRPC. */
+  otlpHttpUrl?: string | undefined;
 }
 
 const DEBUGINFO_BYTES = 64 * 1024;
@@ -108,7 +125,8 @@ export class SimulatedAgent {
           method = record;
           const body = this.payloads.otlpExport(index);
           bytes = body.byteLength;
-          await this.client.unaryRaw(METHOD_PATHS[record], body, deadline);
+          if (this.options.otlpHttpUrl) await this.postOtlp(OTLP_HTTP_PATHS.get(record) ?? "", body);
+          else await this.client.unaryRaw(METHOD_PATHS[record], body, deadline);
           break;
         }
         case "reportpanic":
@@ -123,6 +141,22 @@ export class SimulatedAgent {
     } catch (error) {
       stats.record(method, (error as { code?: number }).code ?? 2, performance.now() - started, bytes);
     }
+  }
+
+  /** One OTLP/HTTP protobuf request; a status other than 200 rejects with its gRPC-like code. */
+  private async postOtlp(path: string, body: Buffer): Promise<void> {
+    const response = await fetch(`${this.options.otlpHttpUrl}${path}`, {
+      method: "POST",
+      body: body as unknown as BodyInit,
+      headers: {
+        "content-type": "application/x-protobuf",
+        authorization: `Bearer ${this.options.token}`,
+        projectid: this.options.projectId,
+      },
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw { code: HTTP_TO_GRPC[response.status] ?? 2 };
   }
 
   close(): void {

@@ -37,6 +37,8 @@ export interface ProfgateMetrics {
     /** `result` is one of DEBUGINFO_UPLOAD_RESULTS. */
     debuginfoUploads: Counter<"result">;
     debuginfoUploadBytes: Counter;
+    /** OTLP/HTTP requests by signal (`ExportLogs`, ..., or `unknown`) and HTTP status code. */
+    otlpHttpRequests: Counter<"method" | "code">;
   };
   /** Present only when per-project metrics were asked for: `project_id` grows with the projects. */
   project:
@@ -271,6 +273,12 @@ function ingestMetrics(registry: Registry): ProfgateMetrics["ingest"] {
     debuginfoUploadBytes: new Counter({
       name: "profgate_debuginfo_upload_bytes_total",
       help: "Bytes of debuginfo received by uploads.",
+      registers,
+    }),
+    otlpHttpRequests: new Counter({
+      name: "profgate_otlp_http_requests_total",
+      help: "OTLP/HTTP requests by signal (the record method, or unknown) and HTTP status code.",
+      labelNames: ["method", "code"] as const,
       registers,
     }),
   };

@@ -1,8 +1,20 @@
-import type { DescService } from "@bufbuild/protobuf";
-import { LogsService } from "../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js";
-import { MetricsService } from "../gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js";
-import { ProfilesService } from "../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js";
-import { TraceService } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { DescMessage, DescService } from "@bufbuild/protobuf";
+import {
+  ExportLogsServiceRequestSchema,
+  LogsService,
+} from "../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js";
+import {
+  ExportMetricsServiceRequestSchema,
+  MetricsService,
+} from "../gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js";
+import {
+  ExportProfilesServiceRequestSchema,
+  ProfilesService,
+} from "../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js";
+import {
+  ExportTraceServiceRequestSchema,
+  TraceService,
+} from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { OtlpMethod } from "../record-log/record.js";
 
 /** An OTLP Export*ServiceRequest's own fields: what each known field number must be. */
@@ -20,6 +32,8 @@ export interface OtlpSignal {
   envelope: Envelope;
   /** The OTLP/HTTP path of the signal. */
   httpPath: string;
+  /** The request message, for OTLP/HTTP's JSON encoding (the only place it is decoded). */
+  requestSchema: DescMessage;
 }
 
 /**
@@ -36,23 +50,27 @@ export const OTLP_SIGNALS: readonly OtlpSignal[] = [
       messageFields: { 1: "resource_profiles", 2: "dictionary" },
     },
     httpPath: "/v1development/profiles",
+    requestSchema: ExportProfilesServiceRequestSchema,
   },
   {
     method: "ExportLogs",
     service: LogsService,
     envelope: { name: "ExportLogsServiceRequest", messageFields: { 1: "resource_logs" } },
     httpPath: "/v1/logs",
+    requestSchema: ExportLogsServiceRequestSchema,
   },
   {
     method: "ExportTraces",
     service: TraceService,
     envelope: { name: "ExportTraceServiceRequest", messageFields: { 1: "resource_spans" } },
     httpPath: "/v1/traces",
+    requestSchema: ExportTraceServiceRequestSchema,
   },
   {
     method: "ExportMetrics",
     service: MetricsService,
     envelope: { name: "ExportMetricsServiceRequest", messageFields: { 1: "resource_metrics" } },
     httpPath: "/v1/metrics",
+    requestSchema: ExportMetricsServiceRequestSchema,
   },
 ];

@@ -11,78 +11,98 @@ import { upstreamFailure } from "./upstream-failure.js";
 /** WriteRawResponse, WriteArrowResponse and the Export*ServiceResponses are empty messages: zero bytes. */
 const EMPTY_RESPONSE = Buffer.alloc(0);
 
+/** How one forwarded request is bounded: the caller's deadline, and what cancels it. */
+export interface ForwardOptions {
+  /** The caller's deadline (ms since the epoch, a Date, or Infinity). */
+  deadline: Date | number;
+  signal?: AbortSignal | undefined;
+}
+
 /**
- * A unary method forwarded one to one: the agent's request bytes go upstream with the
- * gateway's metadata, the upstream's response bytes or status come back. The call is bounded
- * by the agent's deadline and `--upstream-timeout`, and cancelled upstream when the agent
- * goes away. Writes were admitted (rate limits) by the edge, as in local mode.
+ * One unary request forwarded one to one: its bytes go upstream with the gateway's metadata,
+ * and the upstream's response bytes come back (or its status, as a RelayedStatus). Bounded by
+ * the caller's deadline and `--upstream-timeout`, and cancelled upstream when `signal` aborts.
  *
  * With `spoolAs` and a spool: when the upstream cannot be reached the request is spooled and
- * acknowledged once durable; and while the project has spooled records waiting, new writes
- * join them in the spool rather than overtaking them, so a project's writes reach the
- * upstream in the order they were acknowledged.
+ * acknowledged (an empty response) once durable; and while the project has spooled records
+ * waiting, new writes join them in the spool rather than overtaking them, so a project's writes
+ * reach the upstream in the order they were acknowledged.
  */
-export function forwardUnary(deps: ForwardingDeps, path: string, spoolAs?: SpoolMethod) {
+export function forwardRequest(
+  deps: ForwardingDeps,
+  path: string,
+  spoolAs: SpoolMethod | undefined,
+  auth: AuthContext,
+  request: Buffer,
+  options: ForwardOptions,
+): Promise<Buffer> {
   const method = path.slice(path.lastIndexOf("/") + 1);
   const spool = spoolAs ? deps.spool : undefined;
-  return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
-    const started = Date.now();
-    const auth = authContextOf(call);
+  const started = Date.now();
+  const toSpool = (spool: SpoolPort, spoolMethod: SpoolMethod) =>
+    spool.append(spooledCall(auth, spoolMethod, started, deps, request)).then(() => EMPTY_RESPONSE);
+  if (spool && spoolAs && spool.holds(auth.projectId)) return toSpool(spool, spoolAs);
+  return new Promise<Buffer>((resolve, reject) => {
     let cancelled = false;
-    let upstream: ClientUnaryCall | undefined;
-    call.on("cancelled", () => {
+    const deadline = upstreamDeadline(options.deadline, deps.client.timeoutMs);
+    const upstream: ClientUnaryCall = deps.client.unary(
+      path,
+      request,
+      deps.client.metadata(deps.client.upstreamProjectId(auth.projectId)),
+      deadline.at,
+      (error, response) => {
+        options.signal?.removeEventListener("abort", onAbort);
+        const seconds = () => (Date.now() - started) / 1000;
+        if (!error) {
+          deps.onUpstreamCall?.(method, seconds(), 0);
+          deps.onUpstreamOk?.();
+          resolve(response ?? EMPTY_RESPONSE);
+          return;
+        }
+        const failure = upstreamFailure(error, {
+          capped: deadline.capped,
+          cancelledByGateway: cancelled,
+          scrub: (text) => deps.client.scrub(text),
+        });
+        deps.onUpstreamCall?.(method, seconds(), failure.code);
+        if (failure.transport) {
+          deps.failures.warn(
+            { method, reason: failure.reason, error: deps.client.scrub(error.details ?? "") },
+            spool ? "the upstream failed; spooling writes" : "the upstream failed; agents get UNAVAILABLE",
+          );
+        }
+        if (failure.transport && spool && spoolAs && !cancelled) {
+          toSpool(spool, spoolAs).then(resolve, reject);
+          return;
+        }
+        reject(new RelayedStatus(failure.code, failure.details, failure.reason));
+      },
+    );
+    const onAbort = () => {
       cancelled = true;
-      upstream?.cancel();
-    });
-
-    const toSpool = (spool: SpoolPort, spoolMethod: SpoolMethod) =>
-      spool.append(spooledCall(auth, spoolMethod, started, deps, call.request)).then(
-        () => callback(null, EMPTY_RESPONSE),
-        (error: unknown) => callback(asCallError(error)),
-      );
-
-    const forward = () => {
-      if (cancelled) return;
-      if (spool && spoolAs && spool.holds(auth.projectId)) {
-        void toSpool(spool, spoolAs);
-        return;
-      }
-      const deadline = upstreamDeadline(call.getDeadline(), deps.client.timeoutMs);
-      upstream = deps.client.unary(
-        path,
-        call.request,
-        deps.client.metadata(deps.client.upstreamProjectId(auth.projectId)),
-        deadline.at,
-        (error, response) => {
-          const seconds = () => (Date.now() - started) / 1000;
-          if (!error) {
-            deps.onUpstreamCall?.(method, seconds(), 0);
-            deps.onUpstreamOk?.();
-            callback(null, response ?? EMPTY_RESPONSE);
-            return;
-          }
-          const failure = upstreamFailure(error, {
-            capped: deadline.capped,
-            cancelledByGateway: cancelled,
-            scrub: (text) => deps.client.scrub(text),
-          });
-          deps.onUpstreamCall?.(method, seconds(), failure.code);
-          if (failure.transport) {
-            deps.failures.warn(
-              { method, reason: failure.reason, error: deps.client.scrub(error.details ?? "") },
-              spool ? "the upstream failed; spooling writes" : "the upstream failed; agents get UNAVAILABLE",
-            );
-          }
-          if (failure.transport && spool && spoolAs && !cancelled) {
-            void toSpool(spool, spoolAs);
-            return;
-          }
-          callback(asCallError(new RelayedStatus(failure.code, failure.details, failure.reason)));
-        },
-      );
+      upstream.cancel();
     };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
 
-    forward();
+/**
+ * A unary method forwarded one to one (`forwardRequest`), cancelled upstream when the agent
+ * goes away. Writes were admitted (rate limits) by the edge, as in local mode.
+ */
+export function forwardUnary(deps: ForwardingDeps, path: string, spoolAs?: SpoolMethod) {
+  return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
+    const auth = authContextOf(call);
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort());
+    forwardRequest(deps, path, spoolAs, auth, call.request, {
+      deadline: call.getDeadline(),
+      signal: abort.signal,
+    }).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(asCallError(error)),
+    );
   };
 }
 

@@ -5,11 +5,12 @@ import { DebuginfoService } from "../gen/parca/debuginfo/v1alpha1/debuginfo_pb.j
 import { AgentsService, ProfileStoreService } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { TelemetryService } from "../gen/parca/telemetry/v1alpha1/telemetry_pb.js";
 import { OTLP_SIGNALS } from "../rpc/otlp-signals.js";
-import { METHOD_PATHS } from "../record-log/record.js";
+import { METHOD_PATHS, type OtlpMethod } from "../record-log/record.js";
+import type { AuthContext } from "../auth/principal.js";
 import { methodPath, rawServiceDefinition } from "../rpc/raw-service-definition.js";
 import type { ServiceBinding } from "../rpc/service-binding.js";
 import { deliverSpooled } from "./deliver-spooled.js";
-import { forwardUnary } from "./forward-unary.js";
+import { type ForwardOptions, forwardRequest, forwardUnary } from "./forward-unary.js";
 import { forwardUpload } from "./forward-upload.js";
 import { forwardWrite } from "./forward-write.js";
 import type { ForwardingDeps } from "./forwarding-deps.js";
@@ -26,6 +27,11 @@ export interface Upstream {
   services: ServiceBinding[];
   /** What the spool holds; undefined without `--spool`. */
   spoolStats(): SpoolStats | undefined;
+  /**
+   * Forwards one OTLP Export request as bytes, spooled like a gRPC one when the upstream fails;
+   * resolves once the upstream (or the spool) took it.
+   */
+  deliver(method: OtlpMethod, auth: AuthContext, request: Buffer, options: ForwardOptions): Promise<void>;
   /** The upstream connection's state (`READY`, `CONNECTING`, `TRANSIENT_FAILURE`, `IDLE`). */
   connectivity(): string;
   /** Stops draining, closes the spool and the connection. Call after the servers stopped. */
@@ -129,6 +135,8 @@ export async function openUpstream(
       definition: rawServiceDefinition(service),
       implementation: forwardingImplementation(service, deps),
     })),
+    deliver: (method, auth, request, options) =>
+      forwardRequest(deps, METHOD_PATHS[method], method, auth, request, options).then(() => undefined),
     spoolStats: () => spool?.stats(),
     connectivity: () => client.connectivity(),
     async close() {

@@ -52,8 +52,20 @@ describe("OTLP through an edge gateway: forwarded, spooled and replayed as bytes
     return new Map(records.map((r) => [sha(r.payloads[0]!), r.method]));
   };
 
-  it("forwards every signal; the core stores the bytes the agent sent", async () => {
+  it("forwards every signal, over gRPC and OTLP/HTTP; the core stores the bytes the agent sent", async () => {
     for (const method of OTLP_METHODS) await push(method, `up-${method}`);
+    const overHttp = envelope("over-http");
+    const response = await fetch(`${hops.edge.otlpHttpUrl}/v1/logs`, {
+      method: "POST",
+      body: overHttp as unknown as BodyInit,
+      headers: {
+        "content-type": "application/x-protobuf",
+        authorization: `Bearer ${hops.edgeIam.tokens.agent}`,
+        projectid: hops.edgeIam.projectId,
+      },
+    });
+    expect(response.status).toBe(200);
+    sent.set(sha(overHttp), "ExportLogs");
     const held = await coreHolds();
     for (const [digest, method] of sent) expect(held.get(digest)).toBe(method);
   });
@@ -101,45 +113,45 @@ describe("OTLP through an edge gateway: forwarded, spooled and replayed as bytes
 });
 
 describe("profgate loadgen sends the OTLP signals", () => {
-  it("pushes every signal, gzip-compressed, and the gateway stores what it acknowledged", async () => {
-    const dir = await tempDir();
-    const gateway = await startGateway(dir.path);
-    try {
-      const boot = await readBootstrap(dir.path);
-      const result = await profgate([
-        "loadgen",
-        "--target",
-        gateway.target,
-        "--token-file",
-        join(dir.path, "agent.token"),
-        "--project",
-        boot.projectId,
-        "--agents",
-        "2",
-        "--rate",
-        "40",
-        "--duration",
-        "1s",
-        "--payload-bytes",
-        "8192",
-        "--compression",
-        "gzip",
-        "--mix",
-        "otlpprofiles=1,otlplogs=1,otlptraces=1,otlpmetrics=1",
-        "-o",
-        "json",
-      ]);
-      expect(result.code, result.stderr).toBe(0);
-      const summary = JSON.parse(result.stdout) as { okByMethod: Record<string, number> };
-      const stored = await sinkRecords(dir.path, boot.projectId);
-      const byMethod: Record<string, number> = {};
-      for (const r of stored) byMethod[r.method] = (byMethod[r.method] ?? 0) + 1;
-      expect(Object.keys(summary.okByMethod).sort()).toEqual([...OTLP_METHODS].sort());
-      expect(byMethod).toEqual(summary.okByMethod);
-      expect(stored.every((r) => r.payloads[0]!.byteLength > 8000)).toBe(true);
-    } finally {
-      await gateway.stop("SIGKILL");
-      await dir.remove();
-    }
-  });
+  for (const over of ["grpc", "otlp-http"] as const)
+    it(`pushes every signal over ${over}, and the gateway stores what it acknowledged`, async () => {
+      const dir = await tempDir();
+      const gateway = await startGateway(dir.path);
+      try {
+        const boot = await readBootstrap(dir.path);
+        const result = await profgate([
+          "loadgen",
+          "--target",
+          gateway.target,
+          "--token-file",
+          join(dir.path, "agent.token"),
+          "--project",
+          boot.projectId,
+          "--agents",
+          "2",
+          "--rate",
+          "40",
+          "--duration",
+          "1s",
+          "--payload-bytes",
+          "8192",
+          ...(over === "grpc" ? ["--compression", "gzip"] : ["--otlp-http", gateway.otlpHttpUrl]),
+          "--mix",
+          "otlpprofiles=1,otlplogs=1,otlptraces=1,otlpmetrics=1",
+          "-o",
+          "json",
+        ]);
+        expect(result.code, result.stderr).toBe(0);
+        const summary = JSON.parse(result.stdout) as { okByMethod: Record<string, number> };
+        const stored = await sinkRecords(dir.path, boot.projectId);
+        const byMethod: Record<string, number> = {};
+        for (const r of stored) byMethod[r.method] = (byMethod[r.method] ?? 0) + 1;
+        expect(Object.keys(summary.okByMethod).sort()).toEqual([...OTLP_METHODS].sort());
+        expect(byMethod).toEqual(summary.okByMethod);
+        expect(stored.every((r) => r.payloads[0]!.byteLength > 8000)).toBe(true);
+      } finally {
+        await gateway.stop("SIGKILL");
+        await dir.remove();
+      }
+    });
 });

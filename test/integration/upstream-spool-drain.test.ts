@@ -199,6 +199,7 @@ describe("the spool drainer against a real upstream", () => {
         "--admin-address=127.0.0.1:0",
         "--http-address=127.0.0.1:0",
         "--console-address=127.0.0.1:0",
+        "--otlp-http-address=127.0.0.1:0",
         `--data-dir=${first.dataDir}`,
       ],
       {},

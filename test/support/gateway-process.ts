@@ -25,6 +25,8 @@ export interface GatewayProcess {
   httpUrl: string;
   /** The IAM web console: `http://127.0.0.1:<port>`. */
   consoleUrl: string;
+  /** The OTLP/HTTP listener: `http://127.0.0.1:<port>`. */
+  otlpHttpUrl: string;
   /** Every line the process wrote to stdout and stderr so far. */
   lines: string[];
   /**
@@ -59,6 +61,8 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
       "127.0.0.1:0",
       "--console-address",
       "127.0.0.1:0",
+      "--otlp-http-address",
+      "127.0.0.1:0",
       "--data-dir",
       dataDir,
       ...extraArgs,
@@ -72,6 +76,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
   let adminTarget = "";
   let httpUrl = "";
   let consoleUrl = "";
+  let otlpHttpUrl = "";
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join("\n")}`)), 20_000);
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -83,6 +88,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
           adminTarget = /"adminAddress":"([^"]*)"/.exec(line)?.[1] ?? "";
           httpUrl = `http://${/"httpAddress":"([^"]*)"/.exec(line)?.[1] ?? ""}`;
           consoleUrl = `http://${/"consoleAddress":"([^"]*)"/.exec(line)?.[1] ?? ""}`;
+          otlpHttpUrl = `http://${/"otlpHttpAddress":"([^"]*)"/.exec(line)?.[1] ?? ""}`;
           resolvePort(Number(match[1]));
         }
       });
@@ -99,6 +105,7 @@ export async function startGateway(dataDir: string, extraArgs: string[] = []): P
     adminTarget,
     httpUrl,
     consoleUrl,
+    otlpHttpUrl,
     lines,
     async log(until, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

@@ -21,6 +21,7 @@ export async function inProcessGateway(extraArgs: string[] = []): Promise<{
       "--admin-address=127.0.0.1:0",
       "--http-address=127.0.0.1:0",
       "--console-address=127.0.0.1:0",
+      "--otlp-http-address=127.0.0.1:0",
       `--data-dir=${dir.path}`,
       "--log-level=silent",
       "--last-used-flush-interval=200ms",

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       "--admin-address=127.0.0.1:0",
       "--http-address=127.0.0.1:0",
       "--console-address=",
+      "--otlp-http-address=",
       "--log-level=info",
       ...args,
     ],

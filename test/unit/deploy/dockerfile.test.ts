@@ -90,7 +90,10 @@ describe("the Dockerfile", () => {
     const exposed = argsOf(runtime, "EXPOSE").flatMap((a) =>
       a.split(/\s+/).map((p) => Number(p.split("/")[0])),
     );
-    expect(exposed.sort()).toEqual([config.grpcAddress.port, config.httpAddress.port].sort());
+    expect(config.otlpHttpAddress?.host).toBe("0.0.0.0");
+    expect(exposed.sort()).toEqual(
+      [config.grpcAddress.port, config.httpAddress.port, config.otlpHttpAddress?.port].sort(),
+    );
   });
 
   it("runs as the non-root user the Kubernetes manifests run the gateway as", () => {

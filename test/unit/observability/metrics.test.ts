@@ -34,6 +34,7 @@ const EXPECTED: Record<string, string[]> = {
   profgate_grpc_connections_refused_total: [],
   profgate_peer_cutoffs_total: ["reason"],
   profgate_pending_refusals_total: ["bound"],
+  profgate_otlp_http_requests_total: ["method", "code"],
   profgate_build_info: ["version", "node"],
   profgate_memory_shedding: [],
   profgate_tls_reload_failures_total: [],

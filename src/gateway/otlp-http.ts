@@ -1,0 +1,49 @@
+import type { Logger } from "pino";
+import type { Authenticator } from "../auth/authenticator.js";
+import type { AuthContext } from "../auth/principal.js";
+import type { ServeConfig } from "../config/serve-flags.js";
+import type { Admit } from "../ingest/admission.js";
+import type { ProfgateMetrics } from "../observability/metrics.js";
+import { type OtlpHttpServer, startOtlpHttpServer } from "../edge/otlp-http/otlp-http-server.js";
+import type { Destination } from "./destination.js";
+import { callDecision, type Guards, MAX_RECEIVE_BYTES } from "./edges.js";
+
+/**
+ * The OTLP/HTTP listener, when `--otlp-http-address` is set: the agent listener's decision (and
+ * its failed-auth limiter), rate limits, incomplete-bytes bounds, receive limit and destination.
+ */
+export async function startOtlpHttp(
+  config: ServeConfig,
+  parts: {
+    authenticator: Authenticator;
+    guards: Guards;
+    admit: Admit;
+    destination: Destination;
+    metrics: ProfgateMetrics;
+    log: Logger;
+    onAllowed: (context: AuthContext) => void;
+  },
+): Promise<OtlpHttpServer | undefined> {
+  if (!config.otlpHttpAddress) return undefined;
+  const { guards, metrics } = parts;
+  const decide = callDecision(parts.authenticator, guards.failedAuth);
+  return startOtlpHttpServer({
+    address: config.otlpHttpAddress,
+    tls:
+      config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+        ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+        : undefined,
+    decide: (policy, credentials, peer) => decide(policy, credentials, peer),
+    admit: (context, bytes) => parts.admit(context, bytes),
+    deliver: (signal, auth, request, deadline) =>
+      parts.destination.deliverOtlp(signal, auth, request, { deadline }),
+    pending: guards.pending,
+    groupOf: guards.groupOf,
+    maxBodyBytes: MAX_RECEIVE_BYTES,
+    timeoutMs: 60_000,
+    onAllowed: parts.onAllowed,
+    onRequest: (method, httpStatus) =>
+      metrics.ingest.otlpHttpRequests.inc({ method, code: String(httpStatus) }),
+    log: parts.log,
+  });
+}
