@@ -4,6 +4,7 @@ import { runLoadgen } from "./loadgen-command.js";
 import { runReplay } from "./replay-command.js";
 import { runServe } from "./serve-command.js";
 import { runSpool } from "./spool-command.js";
+import { packageVersion } from "../version.js";
 import { fail, type Command } from "./command.js";
 
 const COMMANDS: Record<string, Command> = {
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
 const USAGE = `profgate: the authenticating profile-ingestion gateway for parca-agent
 
 Usage:
+  profgate --version              the version, and Node's
   profgate serve [flags]          run the gateway (profgate serve --help lists every flag)
   profgate iam <resource> <verb>  manage organizations, projects, service accounts, role bindings,
                                   tokens and the audit trail (profgate iam --help)
@@ -28,14 +30,24 @@ Usage:
                                   what waits in the upstream spool, and its dead letters
 `;
 
+/** node:util's parseArgs refusing the command line: a usage error, not a failure of the run. */
+const isUsageError = (error: unknown) =>
+  typeof (error as { code?: unknown })?.code === "string" &&
+  (error as { code: string }).code.startsWith("ERR_PARSE_ARGS_");
+
+// Exit codes, for every command: 0 done, 1 the run failed, 2 the command line is wrong.
 const [name, ...rest] = process.argv.slice(2);
 if (name === undefined || name === "help" || name === "--help" || name === "-h") {
   process.stdout.write(USAGE);
+} else if (name === "--version" || name === "-v" || name === "version") {
+  process.stdout.write(`profgate ${packageVersion()} (node ${process.version})\n`);
 } else {
   const command = COMMANDS[name];
   if (!command) {
-    fail(`Unknown command ${JSON.stringify(name)}; run profgate --help for the commands.`);
+    fail(`Unknown command ${JSON.stringify(name)}; run profgate --help for the commands.`, 2);
   } else {
-    command(rest).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+    command(rest).catch((error: unknown) =>
+      fail(error instanceof Error ? error.message : String(error), isUsageError(error) ? 2 : 1),
+    );
   }
 }

@@ -4,17 +4,21 @@ import { summarizeSink } from "../record-log/record-reader.js";
 import { inspectSpool } from "../upstream/spool/inspect-spool.js";
 import { fail } from "./command.js";
 
+const SPOOL_USAGE =
+  "Usage: profgate spool ls [--project ID] [--data-dir DIR] [--newest N] [-o table|json]\n" +
+  "       profgate spool backlog [--data-dir DIR] [-o table|json]";
+
 const iso = (ms: number | null | undefined) => (ms == null ? "-" : new Date(ms).toISOString());
 
 /** `profgate spool ls`: records and bytes per project in the local sink, and the newest records. */
 export async function runSpool(args: string[]): Promise<void> {
   const [verb, ...rest] = args;
   if (verb === "backlog") return runSpoolBacklog(rest);
-  if (verb !== "ls")
-    return fail(
-      "Usage: profgate spool ls [--project ID] [--data-dir DIR] [--newest N] [-o table|json]\n" +
-        "       profgate spool backlog [--data-dir DIR] [-o table|json]",
-    );
+  if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
+    process.stdout.write(`${SPOOL_USAGE}\n`);
+    return;
+  }
+  if (verb !== "ls") return fail(`Unknown command "spool ${verb}".\n${SPOOL_USAGE}`, 2);
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from "prom-client";
+import { packageVersion } from "../version.js";
 import { AUTH_CACHE_EVENTS, AUTH_REASONS } from "./metric-labels.js";
 
 type GrpcLabels = "grpc_type" | "grpc_service" | "grpc_method";
@@ -329,17 +329,6 @@ function storeMetrics(registry: Registry): ProfgateMetrics["store"] {
  * The version in package.json, which sits two levels above this file in src/ and in dist/ alike;
  * `unknown` where a packaging left it out, rather than a gateway that does not start over a label.
  */
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: unknown;
-    };
-    return typeof pkg.version === "string" ? pkg.version : "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
 function runtimeMetrics(registry: Registry): Pick<ProfgateMetrics, "memoryShedding" | "tlsReloadFailures"> {
   const registers = [registry];
   new Gauge({
