@@ -14,6 +14,7 @@ import { openDestination } from "./gateway/destination.js";
 import { adminEdge, agentEdge, callDecision, type EdgeParts, openGuards } from "./gateway/edges.js";
 import { openIam } from "./gateway/iam-parts.js";
 import { startOtlpHttp } from "./gateway/otlp-http.js";
+import { listenAs } from "./gateway/listen-as.js";
 import { readiness } from "./gateway/readiness.js";
 import { endRevokedCalls } from "./gateway/revocation.js";
 import { logStart } from "./gateway/start-log.js";
@@ -93,28 +94,37 @@ export async function startGateway(
   const stopRevoking = endRevokedCalls(iam.events, iam.authenticator, [agent, admin]);
 
   const tls = await agentCredentials(config, log, metrics);
-  const grpcAddress = await agent.listen(config.grpcAddress, tls.credentials);
+  const grpcAddress = await listenAs("grpc-address", config.grpcAddress, () =>
+    agent.listen(config.grpcAddress, tls.credentials),
+  );
   metrics.connections.countFrom(() => agent.connections);
-  const adminAddress = await admin.listen(config.adminAddress, ServerCredentials.createInsecure());
-  const http = await startHttpServer({
-    address: config.httpAddress,
-    registry,
-    log,
-    health: readiness(iam, destination, health),
-  });
-  const consoleServer = config.consoleAddress
-    ? await startConsoleServer({
-        address: config.consoleAddress,
-        tls:
-          config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
-            ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
-            : undefined,
-        iam: iam.iam,
-        decide: callDecision(iam.authenticator, guards.operatorFailedAuth),
-        onAllowed: (principal) => iam.usage.note(principal.tokenId, principal.organizationId),
-        endpoint: agentEndpoint(grpcAddress, config.tlsCertFile !== undefined),
-        log,
-      })
+  const adminAddress = await listenAs("admin-address", config.adminAddress, () =>
+    admin.listen(config.adminAddress, ServerCredentials.createInsecure()),
+  );
+  const http = await listenAs("http-address", config.httpAddress, () =>
+    startHttpServer({
+      address: config.httpAddress,
+      registry,
+      log,
+      health: readiness(iam, destination, health),
+    }),
+  );
+  const consoleAddressFlag = config.consoleAddress;
+  const consoleServer = consoleAddressFlag
+    ? await listenAs("console-address", consoleAddressFlag, () =>
+        startConsoleServer({
+          address: consoleAddressFlag,
+          tls:
+            config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+              ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+              : undefined,
+          iam: iam.iam,
+          decide: callDecision(iam.authenticator, guards.operatorFailedAuth),
+          onAllowed: (principal) => iam.usage.note(principal.tokenId, principal.organizationId),
+          endpoint: agentEndpoint(grpcAddress, config.tlsCertFile !== undefined),
+          log,
+        }),
+      )
     : undefined;
   const consoleAddress = consoleServer?.address;
   const otlpHttp = await startOtlpHttp(config, {

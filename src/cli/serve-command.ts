@@ -1,6 +1,6 @@
 import { readConfigFile } from "../config/config-file.js";
 import { ConfigError, flagHelp, loadFlags, peekFlag } from "../config/load-flags.js";
-import { SERVE_FLAGS } from "../config/serve-flags.js";
+import { checkServeFlags, SERVE_FLAGS } from "../config/serve-flags.js";
 import { startGateway } from "../main.js";
 import { routeGrpcJsLogs } from "../observability/grpc-js-log.js";
 import { createLogger } from "../observability/logger.js";
@@ -21,6 +21,7 @@ export async function runServe(args: string[]): Promise<void> {
       ? { values: await readConfigFile(configFile, SERVE_FLAGS), fileName: configFile }
       : undefined;
     config = loadFlags(SERVE_FLAGS, args, process.env, file);
+    checkServeFlags(config);
   } catch (error) {
     if (error instanceof ConfigError) return fail(error.message, 2);
     throw error;
@@ -31,6 +32,11 @@ export async function runServe(args: string[]): Promise<void> {
   try {
     gateway = await startGateway(config, log);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      fail(error.message, 2);
+      log.flush(() => process.exit());
+      return;
+    }
     log.fatal({ err: error }, "profgate could not start");
     fail(`could not start: ${(error as Error).message}`);
     // Listeners bound before the failure would keep a half-started gateway running.

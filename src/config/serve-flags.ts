@@ -8,6 +8,7 @@ import {
   parseHostPort,
   parseOneOf,
 } from "./flag-spec.js";
+import { ConfigError } from "./load-flags.js";
 import { parseDialAddress, parseGrpcHeaders, parseReadableFile } from "./upstream-flag-parsers.js";
 
 function parseRedisUrl(raw: string): string {
@@ -399,3 +400,18 @@ type Value<F> = F extends { default: string; parse: (raw: string) => infer T }
 
 /** The parsed, frozen settings of `profgate serve`; flags without a default may be unset. */
 export type ServeConfig = { readonly [K in keyof typeof SERVE_FLAGS]: Value<(typeof SERVE_FLAGS)[K]> };
+
+/**
+ * Checks what one flag needs of another, naming both: a certificate without its key (or the
+ * reverse), a client CA without TLS. The upstream flags are checked with the upstream settings.
+ */
+export function checkServeFlags(config: ServeConfig): void {
+  if (config.tlsCertFile !== undefined && config.tlsKeyFile === undefined)
+    throw new ConfigError("--tls-cert-file needs --tls-key-file: pass the certificate's private key too.");
+  if (config.tlsKeyFile !== undefined && config.tlsCertFile === undefined)
+    throw new ConfigError("--tls-key-file needs --tls-cert-file: pass the certificate too.");
+  if (config.tlsClientCaFile !== undefined && config.tlsCertFile === undefined)
+    throw new ConfigError(
+      "--tls-client-ca-file needs --tls-cert-file and --tls-key-file: mTLS is TLS first.",
+    );
+}

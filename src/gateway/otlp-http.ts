@@ -6,6 +6,7 @@ import type { Admit } from "../ingest/admission.js";
 import type { ProfgateMetrics } from "../observability/metrics.js";
 import { type OtlpHttpServer, startOtlpHttpServer } from "../edge/otlp-http/otlp-http-server.js";
 import type { Destination } from "./destination.js";
+import { listenAs } from "./listen-as.js";
 import { callDecision, type Guards, MAX_RECEIVE_BYTES } from "./edges.js";
 
 /**
@@ -27,23 +28,26 @@ export async function startOtlpHttp(
   if (!config.otlpHttpAddress) return undefined;
   const { guards, metrics } = parts;
   const decide = callDecision(parts.authenticator, guards.failedAuth);
-  return startOtlpHttpServer({
-    address: config.otlpHttpAddress,
-    tls:
-      config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
-        ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
-        : undefined,
-    decide: (policy, credentials, peer) => decide(policy, credentials, peer),
-    admit: (context, bytes) => parts.admit(context, bytes),
-    deliver: (signal, auth, request, deadline) =>
-      parts.destination.deliverOtlp(signal, auth, request, { deadline }),
-    pending: guards.pending,
-    groupOf: guards.groupOf,
-    maxBodyBytes: MAX_RECEIVE_BYTES,
-    timeoutMs: 60_000,
-    onAllowed: parts.onAllowed,
-    onRequest: (method, httpStatus) =>
-      metrics.ingest.otlpHttpRequests.inc({ method, code: String(httpStatus) }),
-    log: parts.log,
-  });
+  const address = config.otlpHttpAddress;
+  return listenAs("otlp-http-address", address, () =>
+    startOtlpHttpServer({
+      address,
+      tls:
+        config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+          ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+          : undefined,
+      decide: (policy, credentials, peer) => decide(policy, credentials, peer),
+      admit: (context, bytes) => parts.admit(context, bytes),
+      deliver: (signal, auth, request, deadline) =>
+        parts.destination.deliverOtlp(signal, auth, request, { deadline }),
+      pending: guards.pending,
+      groupOf: guards.groupOf,
+      maxBodyBytes: MAX_RECEIVE_BYTES,
+      timeoutMs: 60_000,
+      onAllowed: parts.onAllowed,
+      onRequest: (method, httpStatus) =>
+        metrics.ingest.otlpHttpRequests.inc({ method, code: String(httpStatus) }),
+      log: parts.log,
+    }),
+  );
 }

@@ -41,6 +41,7 @@ const UPSTREAM_ONLY: ReadonlyArray<[keyof UpstreamFlags, string]> = [
   ["upstreamBearerTokenFile", "--upstream-bearer-token-file"],
   ["upstreamGrpcHeaders", "--upstream-grpc-headers"],
   ["spool", "--spool"],
+  ["upstreamInsecure", "--upstream-insecure"],
 ];
 
 function readFlagFile(path: string, flag: string): Buffer {

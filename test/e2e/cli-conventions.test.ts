@@ -35,3 +35,56 @@ describe("the profgate command line's conventions", () => {
     }
   });
 });
+
+describe("profgate serve's start-up errors name what to fix", () => {
+  const loopback = [
+    "--grpc-address=127.0.0.1:0",
+    "--http-address=127.0.0.1:0",
+    "--console-address=",
+    "--otlp-http-address=",
+  ];
+
+  it("names the flag whose address is in use", async () => {
+    const { createServer } = await import("node:net");
+    const { tempDir } = await import("../support/temp-dir.js");
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as { port: number }).port;
+    const dir = await tempDir();
+    try {
+      const result = await profgate([
+        "serve",
+        ...loopback,
+        `--admin-address=127.0.0.1:${port}`,
+        `--data-dir=${dir.path}`,
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `--admin-address 127.0.0.1:${port} is in use; pass another address or stop the other process.`,
+      );
+    } finally {
+      busy.close();
+      await dir.remove();
+    }
+  });
+
+  it("names the flag another flag needs, as a usage error", async () => {
+    const certOnly = await profgate(["serve", ...loopback, "--tls-cert-file=/nonexistent.pem"]);
+    expect(certOnly.code).toBe(2);
+    expect(certOnly.stderr).toContain("--tls-cert-file needs --tls-key-file");
+    const { tempDir } = await import("../support/temp-dir.js");
+    const dir = await tempDir();
+    try {
+      const insecure = await profgate([
+        "serve",
+        ...loopback,
+        "--upstream-insecure",
+        `--data-dir=${dir.path}`,
+      ]);
+      expect(insecure.code).toBe(2);
+      expect(insecure.stderr).toContain("--upstream-insecure needs --upstream-address");
+    } finally {
+      await dir.remove();
+    }
+  });
+});
