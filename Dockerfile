@@ -10,8 +10,8 @@
 # loopback (127.0.0.1:7073): use it from inside, `docker exec <container> profgate iam ...`, which
 # finds the owner token at /data/owner.token.
 
-# Pin by digest for reproducible builds: --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:...
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Pin by digest for reproducible builds: --build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:...
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # --- build: every dependency, then the TypeScript compiled to dist/ ---------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -42,7 +42,7 @@ describe("the Dockerfile", () => {
   });
 
   it("builds on Node 20 images in every stage", () => {
-    for (const stage of readDockerfile().stages) expect(stage.from).toMatch(/^node:20[.-]/);
+    for (const stage of readDockerfile().stages) expect(stage.from).toMatch(/^node:22[.-]/);
   });
 
   it("installs from the lockfile, and ships production dependencies, dist/ and package.json only", () => {
