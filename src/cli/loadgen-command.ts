@@ -8,6 +8,7 @@ import { runFleet } from "../loadgen/fleet.js";
 import { holdIdleFleet } from "../loadgen/idle-fleet.js";
 import { parseMix } from "../loadgen/mix.js";
 import type { SimulatedAgentOptions } from "../loadgen/simulated-agent.js";
+import { fail } from "./command.js";
 import { channelFor, readToken, TARGET_FLAGS } from "./target-options.js";
 
 const USAGE = `Usage: profgate loadgen --target HOST:PORT (--token-file FILE | --tokens-from-dir DIR) --project ID[,ID...] [flags]
@@ -179,5 +180,16 @@ export async function runLoadgen(args: string[]): Promise<void> {
         `${formatSnapshot(`junk (${result.junk.distinctTokens} distinct tokens):`, result.junk)}\n`,
       );
     }
+  }
+  // Asked for calls and made none: say why, and fail, rather than report an empty success.
+  if (result.calls === 0) {
+    fail(
+      `no call was made in --duration ${values.duration} with --interval ${values.interval} per agent; ` +
+        "raise --duration above --interval, or lower --interval.",
+    );
+  } else if ((result.codes["OK"] ?? 0) === 0) {
+    fail(
+      `none of the ${result.calls} calls succeeded (${Object.keys(result.codes).join(", ")}); see the codes above.`,
+    );
   }
 }

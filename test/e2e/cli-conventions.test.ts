@@ -88,3 +88,58 @@ describe("profgate serve's start-up errors name what to fix", () => {
     }
   });
 });
+
+describe("profgate loadgen never reports an empty success", () => {
+  it("fails, saying why, when it was asked for calls and made none", async () => {
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { startGateway, readBootstrap } = await import("../support/gateway-process.js");
+    const { join } = await import("node:path");
+    const dir = await tempDir();
+    const gateway = await startGateway(dir.path);
+    try {
+      const boot = await readBootstrap(dir.path);
+      const args = ["loadgen", "--target", gateway.target, "--token-file", join(dir.path, "agent.token")];
+      const none = await profgate([
+        ...args,
+        "--project",
+        boot.projectId,
+        "--agents",
+        "1",
+        "--duration",
+        "1s",
+        "--interval",
+        "1h",
+      ]);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/no call was made in --duration 1s with --interval 1h/);
+      const refused = await profgate([
+        ...args,
+        "--project",
+        "00000000-0000-4000-8000-000000000000",
+        "--agents",
+        "1",
+        "--duration",
+        "1s",
+        "--rate",
+        "5",
+      ]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/none of the \d+ calls succeeded \(PERMISSION_DENIED\)/);
+      const ok = await profgate([
+        ...args,
+        "--project",
+        boot.projectId,
+        "--agents",
+        "1",
+        "--duration",
+        "1s",
+        "--rate",
+        "5",
+      ]);
+      expect(ok.code, ok.stderr).toBe(0);
+    } finally {
+      await gateway.stop("SIGKILL");
+      await dir.remove();
+    }
+  });
+});
