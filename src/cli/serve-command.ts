@@ -45,7 +45,12 @@ export async function runServe(args: string[]): Promise<void> {
   }
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the operator does not want to wait for the grace period.
+      log.warn({ signal }, "second signal during shutdown: exiting now, calls in flight cut off");
+      log.flush(() => process.exit(1));
+      return;
+    }
     stopping = true;
     log.info(
       { signal, graceSeconds: config.shutdownGrace / 1000 },

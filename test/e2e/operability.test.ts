@@ -213,6 +213,20 @@ describe("operability", () => {
     client.close();
   });
 
+  it("exits at once on a second SIGTERM during the shutdown grace", async () => {
+    const { gateway, boot } = await fresh(["--shutdown-grace", "30s"]);
+    // Left waiting for its locations record: the first SIGTERM would wait for it.
+    const { client } = await writeExchangeInFlight(gateway, boot);
+    const exit = gateway.stop("SIGTERM");
+    await gateway.log((log) => log.includes("shutting down"));
+    const started = Date.now();
+    gateway.child.kill("SIGTERM");
+    expect(await exit).toBe(1);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await gateway.log()).toContain("second signal during shutdown: exiting now");
+    client.close();
+  });
+
   describe("TLS", () => {
     const certDir = async () => {
       const dir = await tempDir();
