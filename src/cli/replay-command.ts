@@ -3,6 +3,7 @@ import { parseDuration } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
 import { formatSnapshot } from "../loadgen/call-stats.js";
 import { replay } from "../loadgen/replay.js";
+import { fail } from "./command.js";
 import { channelFor, readToken, TARGET_FLAGS } from "./target-options.js";
 
 const USAGE = `Usage: profgate replay --from DATA_DIR --target HOST:PORT --token-file FILE [flags]
@@ -54,4 +55,13 @@ export async function runReplay(args: string[]): Promise<void> {
   });
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(`${formatSnapshot(`total (${result.projects} projects):`, result)}\n`);
+  const refusedAll = result.calls > 0 && (result.codes["OK"] ?? 0) === 0;
+  if (refusedAll) {
+    const denied = (result.codes["PERMISSION_DENIED"] ?? 0) + (result.codes["UNAUTHENTICATED"] ?? 0);
+    fail(
+      denied > 0 && projectMap.size === 0
+        ? "the target refused every call: the recorded projects do not exist there, or the token may not write to them; map them with --project-map OLD=NEW (the recorded ids are in the summary above)."
+        : `the target refused every call (${Object.keys(result.codes).join(", ")}).`,
+    );
+  }
 }

@@ -143,3 +143,49 @@ describe("profgate loadgen never reports an empty success", () => {
     }
   });
 });
+
+describe("profgate replay refused on every call", () => {
+  it("says to map the recorded projects with --project-map", async () => {
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { startGateway, readBootstrap } = await import("../support/gateway-process.js");
+    const { join } = await import("node:path");
+    const dir = await tempDir();
+    const source = await startGateway(join(dir.path, "source"));
+    const target = await startGateway(join(dir.path, "target"));
+    try {
+      const boot = await readBootstrap(join(dir.path, "source"));
+      const recorded = await profgate([
+        "loadgen",
+        "--target",
+        source.target,
+        "--token-file",
+        join(dir.path, "source", "agent.token"),
+        "--project",
+        boot.projectId,
+        "--agents",
+        "1",
+        "--rate",
+        "5",
+        "--duration",
+        "1s",
+      ]);
+      expect(recorded.code, recorded.stderr).toBe(0);
+      const replayed = await profgate([
+        "replay",
+        "--from",
+        join(dir.path, "source"),
+        "--target",
+        target.target,
+        "--token-file",
+        join(dir.path, "target", "agent.token"),
+        "--speed",
+        "max",
+      ]);
+      expect(replayed.code).toBe(1);
+      expect(replayed.stderr).toMatch(/refused every call.*--project-map OLD=NEW/);
+    } finally {
+      await Promise.all([source.stop("SIGKILL"), target.stop("SIGKILL")]);
+      await dir.remove();
+    }
+  });
+});
