@@ -121,7 +121,7 @@ export async function startGateway(
           iam: iam.iam,
           decide: callDecision(iam.authenticator, guards.operatorFailedAuth),
           onAllowed: (principal) => iam.usage.note(principal.tokenId, principal.organizationId),
-          endpoint: agentEndpoint(grpcAddress, config.tlsCertFile !== undefined),
+          endpoint: agentEndpoint(grpcAddress, config.tlsCertFile !== undefined, config.advertiseAddress),
           log,
         }),
       )

@@ -79,6 +79,13 @@ export const SERVE_FLAGS = {
     default: "0.0.0.0:7072",
     parse: parseHostPort,
   },
+  advertiseAddress: {
+    name: "advertise-address",
+    description:
+      "The host:port agents should dial (a Service's DNS name, a load balancer), for the printed push line and the console's agent set-up. Default: this listener's address, with the machine's host name for 0.0.0.0.",
+    default: "",
+    parse: (raw: string) => (raw.trim() === "" ? undefined : parseDialAddress(raw)),
+  },
   otlpHttpAddress: {
     name: "otlp-http-address",
     description:

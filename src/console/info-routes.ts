@@ -75,8 +75,12 @@ export function infoRoutes(iam: IamService, endpoint: AgentEndpoint): ApiRoute[]
   ];
 }
 
-/** The gRPC listener's address as agents dial it: the host's name when it listens on every interface. */
-export function agentEndpoint(grpcAddress: HostPort, tls: boolean): AgentEndpoint {
+/**
+ * The gRPC listener's address as agents dial it: `--advertise-address` when set, else the listener's,
+ * with the host's name when it listens on every interface.
+ */
+export function agentEndpoint(grpcAddress: HostPort, tls: boolean, advertised?: string): AgentEndpoint {
+  if (advertised !== undefined) return { address: advertised, tls };
   const host = ["0.0.0.0", "::"].includes(grpcAddress.host) ? hostname() : grpcAddress.host;
   return { address: formatHostPort({ host, port: grpcAddress.port }), tls };
 }

@@ -31,6 +31,7 @@ export function logStart(log: Logger, started: Started): void {
   }
   if (boot.created && boot.info) {
     const host = ["0.0.0.0", "::"].includes(grpcAddress.host) ? hostname() : grpcAddress.host;
+    const dial = started.config.advertiseAddress ?? formatHostPort({ host, port: grpcAddress.port });
     const transport = started.config.tlsCertFile ? "" : " --remote-store-insecure";
     log.info(
       {
@@ -42,7 +43,7 @@ export function logStart(log: Logger, started: Started): void {
       "created the default organization, project and service accounts; their tokens are in the token files",
     );
     log.info(
-      `push with: parca-agent --remote-store-address=${formatHostPort({ host, port: grpcAddress.port })}${transport} ` +
+      `push with: parca-agent --remote-store-address=${dial}${transport} ` +
         `--remote-store-bearer-token-file=${boot.agentTokenFile} --remote-store-grpc-headers=projectID=${boot.info.projectId}`,
     );
   }

@@ -189,3 +189,27 @@ describe("profgate replay refused on every call", () => {
     }
   });
 });
+
+describe("--advertise-address", () => {
+  it("is the address in the printed push line and the console's agent set-up", async () => {
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { startGateway } = await import("../support/gateway-process.js");
+    const { readFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const dir = await tempDir();
+    const gateway = await startGateway(dir.path, ["--advertise-address", "profgate.profgate.svc:7070"]);
+    try {
+      expect(await gateway.log((log) => log.includes("push with:"))).toMatch(
+        /push with: parca-agent --remote-store-address=profgate\.profgate\.svc:7070 --remote-store-insecure/,
+      );
+      const owner = (await readFile(join(dir.path, "owner.token"), "utf8")).trim();
+      const response = await fetch(`${gateway.consoleUrl}/api/agent-endpoint`, {
+        headers: { authorization: `Bearer ${owner}` },
+      });
+      expect(await response.json()).toEqual({ address: "profgate.profgate.svc:7070", tls: false });
+    } finally {
+      await gateway.stop("SIGKILL");
+      await dir.remove();
+    }
+  });
+});

@@ -35,7 +35,8 @@ const QUIET_HTTP = Object.values(SERVE_FLAGS as Record<string, FlagSpec>)
   .map((flag) => flag.name)
   .filter(
     (name) =>
-      name.endsWith("-address") && !["grpc-address", "admin-address", "upstream-address"].includes(name),
+      name.endsWith("-address") &&
+      !["grpc-address", "admin-address", "upstream-address", "advertise-address"].includes(name),
   )
   .flatMap((name) => [`--${name}`, "127.0.0.1:0"]);
 

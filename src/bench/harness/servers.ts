@@ -29,7 +29,7 @@ let started = 0;
  */
 const LOOPBACK_LISTENERS = Object.values(SERVE_FLAGS as Record<string, FlagSpec>)
   .map((flag) => flag.name)
-  .filter((name) => name.endsWith("-address") && name !== "upstream-address")
+  .filter((name) => name.endsWith("-address") && !["upstream-address", "advertise-address"].includes(name))
   .flatMap((name) => [`--${name}`, "127.0.0.1:0"]);
 
 async function listening(child: Child, dataDir: string): Promise<ServerProcess> {
