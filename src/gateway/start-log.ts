@@ -29,10 +29,12 @@ export function logStart(log: Logger, started: Started): void {
       "the IAM store was bootstrapped by another replica; its token files are in that replica's data dir",
     );
   }
-  if (boot.created && boot.info) {
+  if (boot.info) {
     const host = ["0.0.0.0", "::"].includes(grpcAddress.host) ? hostname() : grpcAddress.host;
     const dial = started.config.advertiseAddress ?? formatHostPort({ host, port: grpcAddress.port });
     const transport = started.config.tlsCertFile ? "" : " --remote-store-insecure";
+    // Also on later starts from the same data dir: a first start that failed after bootstrapping
+    // (a port in use) must not have swallowed where the tokens are and how to push.
     log.info(
       {
         ownerTokenFile: boot.ownerTokenFile,
@@ -40,7 +42,9 @@ export function logStart(log: Logger, started: Started): void {
         bootstrapFile: join(started.dataDir, "bootstrap.json"),
         ...boot.info,
       },
-      "created the default organization, project and service accounts; their tokens are in the token files",
+      boot.created
+        ? "created the default organization, project and service accounts; their tokens are in the token files"
+        : "the default organization, project and service accounts were created by an earlier start; their tokens are in the token files",
     );
     log.info(
       `push with: parca-agent --remote-store-address=${dial}${transport} ` +

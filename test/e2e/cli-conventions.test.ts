@@ -68,6 +68,38 @@ describe("profgate serve's start-up errors name what to fix", () => {
     }
   });
 
+  it("prints the token files and the push line on the next start after a start that failed after bootstrapping", async () => {
+    const { createServer } = await import("node:net");
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { startGateway } = await import("../support/gateway-process.js");
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as { port: number }).port;
+    const dir = await tempDir();
+    try {
+      const failed = await profgate([
+        "serve",
+        ...loopback,
+        `--admin-address=127.0.0.1:${port}`,
+        `--data-dir=${dir.path}`,
+      ]);
+      expect(failed.code).toBe(1);
+      busy.close();
+      const gateway = await startGateway(dir.path);
+      try {
+        const log = await gateway.log((text) => text.includes("push with:"));
+        expect(log).toMatch(/created by an earlier start; their tokens are in the token files/);
+        expect(log).toMatch(/"agentTokenFile":"[^"]*agent\.token"/);
+        expect(log).toMatch(/push with: parca-agent --remote-store-address=127\.0\.0\.1:\d+/);
+      } finally {
+        await gateway.stop("SIGKILL");
+      }
+    } finally {
+      busy.close();
+      await dir.remove();
+    }
+  });
+
   it("names the flag another flag needs, as a usage error", async () => {
     const certOnly = await profgate(["serve", ...loopback, "--tls-cert-file=/nonexistent.pem"]);
     expect(certOnly.code).toBe(2);
