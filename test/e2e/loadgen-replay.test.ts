@@ -219,7 +219,11 @@ describe("profgate loadgen and replay against running gateways", () => {
       const trusted = json(await run("--tls-ca-file", ca.certFile, "--tls-server-name", "localhost"));
       expect(trusted.calls).toBeGreaterThan(10);
       expect(trusted.codes).toEqual({ OK: trusted.calls });
-      const untrusted = json(await run("--tls", "--tls-server-name", "localhost"));
+      // Refused on every call: the summary, and a failure exit saying so.
+      const refused = await run("--tls", "--tls-server-name", "localhost");
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/none of the \d+ calls succeeded \(UNAVAILABLE\)/);
+      const untrusted = JSON.parse(refused.stdout);
       expect(untrusted.calls).toBeGreaterThan(0);
       expect(untrusted.codes).toEqual({ UNAVAILABLE: untrusted.calls });
       expect((await sinkRecords(dataDir, boot.projectId)).length).toBe(trusted.calls);
