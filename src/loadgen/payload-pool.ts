@@ -7,6 +7,7 @@ import {
 } from "../agent-sim/index.js";
 import { encodePprof } from "../agent-sim/pprof-profile.js";
 import { WriteArrowRequestSchema } from "../gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import { varint } from "../rpc/protobuf-wire.js";
 
 /** A WriteArrow payload and the serialized `WriteArrowRequest` that carries it, sent as is. */
 export interface ArrowPayload {
@@ -152,16 +153,4 @@ export class PayloadPool {
     }
     return set;
   }
-}
-
-/** A protobuf varint. */
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
 }

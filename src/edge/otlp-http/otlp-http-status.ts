@@ -1,4 +1,5 @@
 import { describeError, type ErrorKind, RelayedStatus } from "../../errors.js";
+import { varint } from "../../rpc/protobuf-wire.js";
 
 /** An error as an OTLP/HTTP answer: the HTTP status, the gRPC code of its `google.rpc.Status`, and the sentence. */
 export interface OtlpHttpError {
@@ -48,18 +49,6 @@ export function toOtlpHttpError(error: unknown): OtlpHttpError {
   }
   const { kind, message, reason, cause } = describeError(error);
   return { ...ANSWERS[kind], message, reason, ...(cause !== undefined ? { cause } : {}) };
-}
-
-/** A protobuf varint. */
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
 }
 
 /** `google.rpc.Status { code = 1; message = 2; }`, encoded as OTLP/HTTP's protobuf error body. */
