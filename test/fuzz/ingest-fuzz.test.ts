@@ -70,14 +70,15 @@ const DEFINED = new Set<number>([
 /**
  * Statuses grpc-js itself sends, before any profgate code runs, for what no agent sends: bytes
  * that are not a protobuf of the method's request type (Go's gRPC answers INTERNAL too), a bad
- * `grpc-timeout`, a unary call with zero or two messages, a compression it does not know. Any
- * other INTERNAL or UNIMPLEMENTED would come from the gateway: a bug.
+ * `grpc-timeout`, a unary call with zero or two messages, a compression it does not know (which
+ * the edge answers itself, naming the encodings it decodes). Any other INTERNAL or UNIMPLEMENTED
+ * would come from the gateway: a bug.
  */
 const TRANSPORT_STATUS: ReadonlyMap<number, RegExp> = new Map([
   [status.INTERNAL, /^(Error deserializing request|Invalid grpc-timeout value|Failed to decompress message)/],
   [
     status.UNIMPLEMENTED,
-    /^(Received no request message|Received a second request message|Received message compressed with unsupported encoding)/,
+    /^(Received no request message|Received a second request message|Received message compressed with unsupported encoding|Messages compressed with ".*" are not supported; send identity, deflate, gzip, zstd\.)/,
   ],
 ]);
 
