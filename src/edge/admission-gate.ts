@@ -10,18 +10,13 @@ import { findAuthContext } from "../auth/call-context.js";
 import type { PolicyTable } from "../auth/method-policies.js";
 import type { Admit } from "../ingest/admission.js";
 import { toStatus } from "./to-status.js";
+import { receivedBytes } from "./message-size.js";
 
 export interface AdmissionGateOptions {
   policyFor: PolicyTable;
   admit: Admit;
   /** A message refused: its method path and the reason slug (a metric label). */
   onRefused?: ((path: string, reason: string) => void) | undefined;
-}
-
-function sizeOf(message: unknown): number {
-  if (Buffer.isBuffer(message)) return message.length;
-  const raw = (message as { raw?: unknown } | null)?.raw;
-  return Buffer.isBuffer(raw) ? raw.length : 0;
 }
 
 /**
@@ -56,7 +51,7 @@ export function admissionGate(options: AdmissionGateOptions): ServerInterceptor 
       .withOnReceiveMessage((message, proceed) => {
         if (refused) return;
         const context = findAuthContext(metadata);
-        const admitting = () => (context ? options.admit(context, sizeOf(message)) : undefined);
+        const admitting = () => (context ? options.admit(context, receivedBytes(message)) : undefined);
         if (queue === undefined) {
           let pending: Promise<void> | undefined;
           try {

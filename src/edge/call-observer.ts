@@ -19,6 +19,7 @@ import {
 } from "../rpc/call-events.js";
 import { ACCEPTED_ENCODINGS } from "./grpc-internals.js";
 import type { Intake } from "./intake.js";
+import { receivedBytes } from "./message-size.js";
 
 /** A method's observers, merged once: each event is one call of a plain function. */
 interface MethodHooks {
@@ -66,12 +67,6 @@ function methodHooks(
             }
           },
   } satisfies MethodHooks;
-}
-
-function sizeOf(message: unknown): number {
-  if (Buffer.isBuffer(message)) return message.length;
-  const raw = (message as { raw?: unknown } | null)?.raw;
-  return Buffer.isBuffer(raw) ? raw.length : 0;
 }
 
 /**
@@ -154,7 +149,7 @@ export function callObserver(observers: readonly CallObserver[], intake?: Intake
       })
       .withOnReceiveMessage((message, proceed) => {
         received++;
-        bytes += sizeOf(message);
+        bytes += receivedBytes(message);
         method.received();
         proceed(message);
       })

@@ -36,8 +36,8 @@ export async function startOtlpHttp(
         config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
           ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
           : undefined,
-      decide: (policy, credentials, peer) => decide(policy, credentials, peer),
-      admit: (context, bytes) => parts.admit(context, bytes),
+      decide,
+      admit: parts.admit,
       deliver: (signal, auth, request, deadline) =>
         parts.destination.deliverOtlp(signal, auth, request, { deadline }),
       pending: guards.pending,
