@@ -69,7 +69,15 @@ describe("the Grafana dashboard and the alert rules, on a real Prometheus scrapi
     // a spool: every panel then has something to show, upstream and refusals included.
     core = await startGateway(coreDir, ["--rate-limit-bytes-per-second", "32KiB"]);
     const coreBoot = await readBootstrap(coreDir);
-    edge = await startGateway(edgeDir, [...edgeArgs(core.target, coreDir, coreBoot.projectId), "--spool"]);
+    // No failed-auth limit on the edge: its unknown-token denials then grow for the whole run. With the
+    // default burst (50) they can all land before Prometheus's first scrape, and a counter that never
+    // moves after its first sample has no rate.
+    edge = await startGateway(edgeDir, [
+      ...edgeArgs(core.target, coreDir, coreBoot.projectId),
+      "--spool",
+      "--auth-failure-burst",
+      "0",
+    ]);
     instances = [core.httpUrl, edge.httpUrl].map((url) => new URL(url).host);
     prometheus = await startPrometheus({ job: JOB, targets: instances, ruleFiles: [ALERTS_FILE] });
 
