@@ -4,6 +4,7 @@ import { runLoadgen } from "./loadgen-command.js";
 import { runReplay } from "./replay-command.js";
 import { runServe } from "./serve-command.js";
 import { runSpool } from "./spool-command.js";
+import { runToken } from "./token-command.js";
 import { packageVersion } from "../version.js";
 import { fail, type Command } from "./command.js";
 
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
   loadgen: runLoadgen,
   replay: runReplay,
   spool: runSpool,
+  token: runToken,
 };
 
 const USAGE = `profgate: the authenticating profile-ingestion gateway for parca-agent
@@ -24,6 +26,9 @@ Usage:
                                   tokens and the audit trail (profgate iam --help)
   profgate loadgen [flags]        simulate a fleet of agents against a gateway (profgate loadgen --help)
   profgate replay [flags]         replay a gateway's recorded traffic (profgate replay --help)
+  profgate token generate [--out FILE]
+                                  a fresh token, for serve's --bootstrap-owner-token-file
+                                  and --bootstrap-agent-token-file
   profgate spool ls [--project ID] [--data-dir DIR]
                                   what arrived in the local sink, per project
   profgate spool backlog [--data-dir DIR]

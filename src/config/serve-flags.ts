@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { LevelWithSilent } from "pino";
 import {
   type FlagSpec,
@@ -9,6 +10,7 @@ import {
   parseOneOf,
 } from "./flag-spec.js";
 import { ConfigError } from "./load-flags.js";
+import { isWellFormedToken, TOKEN_FORMAT_HINT } from "../token/token.js";
 import { parseDialAddress, parseGrpcHeaders, parseReadableFile } from "./upstream-flag-parsers.js";
 
 function parseRedisUrl(raw: string): string {
@@ -44,6 +46,22 @@ function parsePositiveInt(raw: string): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new Error("expected a whole number above 0");
   return value;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function parseUuid(raw: string): string {
+  const id = raw.trim().toLowerCase();
+  if (!UUID.test(id)) throw new Error("must be a UUID, e.g. from `node -p 'crypto.randomUUID()'`");
+  return id;
+}
+
+/** A readable file holding one psc_v1 token; the error never shows what the file holds. */
+function parseTokenFile(raw: string): string {
+  const path = parseReadableFile(raw);
+  if (!isWellFormedToken(readFileSync(path, "utf8").trim()))
+    throw new Error(`must hold one token, ${TOKEN_FORMAT_HINT}: make one with \`profgate token generate\``);
+  return path;
 }
 
 const text = (raw: string) => {
@@ -105,6 +123,25 @@ export const SERVE_FLAGS = {
     description: "Directory for the embedded IAM store, bootstrap tokens, the local sink and debuginfo.",
     default: "./data",
     parse: text,
+  },
+  bootstrapOwnerTokenFile: {
+    name: "bootstrap-owner-token-file",
+    description:
+      "A file holding the psc_v1 token (`profgate token generate`) that the first start gives the `owner` service account, instead of writing a new one to <data-dir>/owner.token; e.g. a mounted Secret. Ignored once the store is bootstrapped.",
+    parse: parseTokenFile,
+  },
+  bootstrapAgentTokenFile: {
+    name: "bootstrap-agent-token-file",
+    description:
+      "As --bootstrap-owner-token-file, for the `agent` service account (role writer on project `default`): the token the agents' Secret holds.",
+    parse: parseTokenFile,
+  },
+  bootstrapProjectId: {
+    name: "bootstrap-project-id",
+    description:
+      "The id (a UUID) the first start gives project `default`, so that agents can be configured before the gateway starts. Default: a random one.",
+    default: "",
+    parse: (raw: string) => (raw.trim() === "" ? undefined : parseUuid(raw)),
   },
   logLevel: {
     name: "log-level",
@@ -413,6 +450,15 @@ export type ServeConfig = { readonly [K in keyof typeof SERVE_FLAGS]: Value<(typ
  * reverse), a client CA without TLS. The upstream flags are checked with the upstream settings.
  */
 export function checkServeFlags(config: ServeConfig): void {
+  if (
+    config.bootstrapOwnerTokenFile !== undefined &&
+    config.bootstrapAgentTokenFile !== undefined &&
+    readFileSync(config.bootstrapOwnerTokenFile, "utf8").trim() ===
+      readFileSync(config.bootstrapAgentTokenFile, "utf8").trim()
+  )
+    throw new ConfigError(
+      "--bootstrap-owner-token-file and --bootstrap-agent-token-file hold the same token: give each account its own (`profgate token generate`).",
+    );
   if (config.tlsCertFile !== undefined && config.tlsKeyFile === undefined)
     throw new ConfigError("--tls-cert-file needs --tls-key-file: pass the certificate's private key too.");
   if (config.tlsKeyFile !== undefined && config.tlsCertFile === undefined)

@@ -46,7 +46,11 @@ export async function openIam(
   });
   const store = meteredStore(opened.store, metrics.store);
   const iam = new IamService(store, { events });
-  const boot = await bootstrapInstallation(iam, store, dataDir);
+  const boot = await bootstrapInstallation(iam, store, dataDir, {
+    ownerTokenFile: config.bootstrapOwnerTokenFile,
+    agentTokenFile: config.bootstrapAgentTokenFile,
+    projectId: config.bootstrapProjectId,
+  });
   const authenticator = new Authenticator({
     store,
     events,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { DomainError, invalidArgument, notFound } from "../errors.js";
-import { generateToken } from "../token/token.js";
+import { generateToken, hashToken, isWellFormedToken } from "../token/token.js";
 import { type Actor, requirePermission } from "./actor.js";
 import type { IamEvents } from "./iam-events.js";
 import {
@@ -65,7 +65,11 @@ export class IamService {
   }
 
   /** Creates an organization with an `owner` service account and its first token. */
-  async createOrganization(actor: Actor | undefined, name: string, options: { installation?: boolean } = {}) {
+  async createOrganization(
+    actor: Actor | undefined,
+    name: string,
+    options: { installation?: boolean; ownerSecret?: string } = {},
+  ) {
     if (actor && !actor.installationOwner) {
       throw new DomainError(
         "permission_denied",
@@ -94,7 +98,11 @@ export class IamService {
       { serviceAccountId: owner.id, role: "owner" },
       actor?.serviceAccountId ?? "",
     );
-    const ownerToken = await this.createToken(founder, { serviceAccountId: owner.id, name: "owner" });
+    const ownerToken = await this.createToken(
+      founder,
+      { serviceAccountId: owner.id, name: "owner" },
+      options.ownerSecret,
+    );
     return { organization, owner, ownerToken };
   }
 
@@ -104,10 +112,11 @@ export class IamService {
     return own ? [own] : [];
   }
 
-  async createProject(actor: Actor, name: string): Promise<Project> {
+  /** `id`: the installation's bootstrap may be given the default project's id; the API never. */
+  async createProject(actor: Actor, name: string, id: string = randomUUID()): Promise<Project> {
     requirePermission(actor, "project.create");
     const project: Project = {
-      id: randomUUID(),
+      id,
       name: validName("project", name),
       organizationId: actor.organizationId,
       createdAt: this.now(),
@@ -242,16 +251,21 @@ export class IamService {
     return deleted.account;
   }
 
+  /**
+   * Creates a token from 32 random bytes, or, for the installation's bootstrap only, stores the
+   * hash of a `provided` one (an operator's Secret); the API never passes one.
+   */
   async createToken(
     actor: Actor,
     request: { serviceAccountId: string; name: string; expiresAt?: number },
+    provided?: string,
   ): Promise<CreatedToken> {
     requirePermission(actor, "serviceaccounttoken.create");
     const now = this.now();
     if (request.expiresAt !== undefined && request.expiresAt <= now) {
       throw invalidArgument("A token's expiry must be in the future.", "invalid_expiry");
     }
-    const { secret, hash } = generateToken();
+    const { secret, hash } = provided === undefined ? generateToken() : providedToken(provided);
     const token: ServiceAccountToken = {
       id: randomUUID(),
       name: validName("token", request.name),
@@ -380,4 +394,10 @@ export class IamService {
       details,
     });
   }
+}
+
+function providedToken(secret: string): { secret: string; hash: string } {
+  if (!isWellFormedToken(secret))
+    throw invalidArgument("A provided token must be a psc_v1 token.", "malformed_token");
+  return { secret, hash: hashToken(secret) };
 }

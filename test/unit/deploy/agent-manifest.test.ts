@@ -1,8 +1,9 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { posix } from "node:path";
 import type { IDaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import type { IClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
 import type { IContainer } from "kubernetes-models/v1/Container";
-import type { ISecret } from "kubernetes-models/v1/Secret";
 import type { IService } from "kubernetes-models/v1/Service";
 import { describe, expect, it } from "vitest";
 import {
@@ -11,8 +12,12 @@ import {
   declaredPort,
   find,
   gateway,
+  DEPLOY_DIR,
   gatewayConfig,
+  generatedSecret,
+  generatedSecrets,
   NAMESPACE,
+  REPO_ROOT,
   selects,
 } from "./manifest-set.js";
 
@@ -36,8 +41,8 @@ describe("the parca-agent DaemonSet", () => {
     const service = find<IService>("Service", serviceName!);
     const servicePort = service.spec!.ports!.find((p) => p.port === Number(port));
     expect(servicePort, `Service ${serviceName} has port ${port}`).toBeDefined();
-    const { deployment, container } = gateway();
-    expect(selects(service.spec!.selector, deployment.spec!.template.metadata?.labels)).toBe(true);
+    const { statefulSet, container } = gateway();
+    expect(selects(service.spec!.selector, statefulSet.spec!.template.metadata?.labels)).toBe(true);
     const target = declaredPort(container, servicePort!.targetPort ?? servicePort!.port);
     expect(target).toBe(gatewayConfig().grpcAddress.port);
   });
@@ -60,11 +65,14 @@ describe("the parca-agent DaemonSet", () => {
     expect(mount!.subPath).toBeUndefined();
     const volume = daemonSet.spec!.template.spec!.volumes!.find((v) => v.name === mount!.name);
     expect(volume?.secret?.secretName, "the mounted volume is a Secret").toBeDefined();
-    const secret = find<ISecret>("Secret", volume!.secret!.secretName!);
+    const secret = generatedSecret(volume!.secret!.secretName!);
     const fileName = posix.basename(tokenFile!);
     const items = volume!.secret!.items;
     const key = items ? items.find((i) => i.path === fileName)?.key : fileName;
-    expect(Object.keys({ ...secret.stringData, ...secret.data })).toContain(key);
+    expect(Object.keys(secret.files)).toContain(key);
+    const projectId = container.env?.find((e) => e.name === "PROJECT_ID")?.valueFrom?.secretKeyRef;
+    expect(projectId).toEqual({ name: secret.name, key: "project-id" });
+    expect(Object.keys(secret.files)).toContain("project-id");
   });
 
   it("names its project with --remote-store-grpc-headers=projectID=...", () => {
@@ -72,11 +80,17 @@ describe("the parca-agent DaemonSet", () => {
     expect(headers).toMatch(/^projectID=\S+$/);
   });
 
-  it("leaves the operator placeholders to fill in, never a real token", () => {
-    const secret = find<ISecret>("Secret", "parca-agent-token");
-    expect(secret.stringData?.["token"]).not.toMatch(/psc_v1_[0-9a-f]{64}/);
-    expect(secret.stringData?.["token"]).toMatch(/^<.+>$/);
-    expect(secret.stringData?.["project-id"]).toMatch(/^<.+>$/);
+  it("makes its Secrets from the operator's files, which git never takes in", () => {
+    const secrets = generatedSecrets();
+    expect(secrets.map((g) => g.name).sort()).toEqual(["parca-agent-token", "profgate-owner-token"]);
+    for (const secret of secrets) {
+      expect(secret.namespace).toBe(NAMESPACE);
+      for (const path of Object.values(secret.files)) {
+        expect(path, `${secret.name}: ${path}`).toMatch(/^secrets\/[a-z-]+$/);
+        const ignored = spawnSync("git", ["check-ignore", "-q", join(DEPLOY_DIR, path)], { cwd: REPO_ROOT });
+        expect(ignored.status, `git ignores ${path}`).toBe(0);
+      }
+    }
   });
 
   it("labels profiles with its node name, from the downward API", () => {

@@ -99,7 +99,7 @@ describe("the Dockerfile", () => {
   it("runs as the non-root user the Kubernetes manifests run the gateway as", () => {
     const [uid, gid] = (argsOf(readDockerfile().runtime, "USER").at(-1) ?? "").split(":").map(Number);
     expect(uid).toBeGreaterThan(0);
-    const pod = gateway().deployment.spec!.template.spec!;
+    const pod = gateway().statefulSet.spec!.template.spec!;
     expect(pod.securityContext?.runAsUser).toBe(uid);
     if (gid !== undefined) expect(pod.securityContext?.runAsGroup).toBe(gid);
   });

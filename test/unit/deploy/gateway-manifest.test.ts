@@ -7,7 +7,17 @@ import type { IService } from "kubernetes-models/v1/Service";
 import { describe, expect, it } from "vitest";
 import { envName } from "../../../src/config/flag-spec.js";
 import { SERVE_FLAGS } from "../../../src/config/serve-flags.js";
-import { all, declaredPort, find, gateway, gatewayConfig, selects, workloads } from "./manifest-set.js";
+import {
+  all,
+  argValue,
+  declaredPort,
+  find,
+  gateway,
+  gatewayConfig,
+  generatedSecret,
+  selects,
+  workloads,
+} from "./manifest-set.js";
 
 /** The paths the gateway's HTTP listener serves (src/observability/http-server.ts). */
 const HTTP_PATHS = ["/healthz", "/readyz", "/metrics"];
@@ -42,8 +52,8 @@ describe("the gateway's Kubernetes manifests", () => {
   });
 
   it("run more than one replica, on the shared Redis store", () => {
-    const { deployment } = gateway();
-    expect(deployment.spec!.replicas).toBeGreaterThanOrEqual(2);
+    const { statefulSet } = gateway();
+    expect(statefulSet.spec!.replicas).toBeGreaterThanOrEqual(2);
     expect(gatewayConfig().redisUrl).toBeDefined();
   });
 
@@ -90,15 +100,15 @@ describe("the gateway's Kubernetes manifests", () => {
   });
 
   it("give the gateway longer to stop than preStop plus its --shutdown-grace", () => {
-    const { deployment, container } = gateway();
+    const { statefulSet, container } = gateway();
     const graceMs = gatewayConfig().shutdownGrace;
-    const terminationMs = (deployment.spec!.template.spec!.terminationGracePeriodSeconds ?? 30) * 1000;
+    const terminationMs = (statefulSet.spec!.template.spec!.terminationGracePeriodSeconds ?? 30) * 1000;
     expect(terminationMs).toBeGreaterThan(preStopSeconds(container) * 1000 + graceMs);
   });
 
-  it("run as non-root with a read-only root file system and a writable volume at the data dir", () => {
-    const { deployment, container } = gateway();
-    const pod = deployment.spec!.template.spec!;
+  it("run as non-root with a read-only root file system and a persistent volume at the data dir", () => {
+    const { statefulSet, container } = gateway();
+    const pod = statefulSet.spec!.template.spec!;
     expect(pod.securityContext?.runAsNonRoot).toBe(true);
     expect(pod.securityContext?.runAsUser).not.toBe(0);
     expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
@@ -106,20 +116,53 @@ describe("the gateway's Kubernetes manifests", () => {
     const mount = container.volumeMounts?.find((m) => m.mountPath === gatewayConfig().dataDir);
     expect(mount, "a volume at the data dir").toBeDefined();
     expect(mount!.readOnly).not.toBe(true);
-    const volume = pod.volumes?.find((v) => v.name === mount!.name);
-    expect(volume?.emptyDir ?? volume?.persistentVolumeClaim).toBeDefined();
+    // The local sink and debuginfo must survive a pod's deletion: a claim per replica.
+    expect(pod.volumes?.find((v) => v.name === mount!.name)).toBeUndefined();
+    const claim = statefulSet.spec!.volumeClaimTemplates?.find((c) => c.metadata?.name === mount!.name);
+    expect(claim, "a volumeClaimTemplate for the data dir").toBeDefined();
+    expect(claim!.spec!.accessModes).toEqual(["ReadWriteOnce"]);
+    expect(claim!.spec!.resources?.requests?.["storage"]).toBeDefined();
+    expect(statefulSet.spec!.persistentVolumeClaimRetentionPolicy?.whenScaled).toBe("Retain");
+  });
+
+  it("bootstrap the store from the Secrets the agents use, with nothing to copy out of a pod", () => {
+    const { statefulSet, container } = gateway();
+    const pod = statefulSet.spec!.template.spec!;
+    /** The generated Secret and key behind a file the container reads. */
+    const secretKeyOf = (file: string) => {
+      const mount = container.volumeMounts!.find((m) => file.startsWith(`${m.mountPath}/`));
+      expect(mount, `a volume mounted above ${file}`).toBeDefined();
+      expect(mount!.readOnly).toBe(true);
+      const volume = pod.volumes!.find((v) => v.name === mount!.name)!.secret!;
+      const path = file.slice(mount!.mountPath.length + 1);
+      const key = volume.items ? volume.items.find((i) => i.path === path)?.key : path;
+      const secret = generatedSecret(volume.secretName!);
+      expect(Object.keys(secret.files), `Secret ${secret.name}`).toContain(key);
+      return { secret: secret.name, key };
+    };
+    expect(secretKeyOf(argValue(container.args, "bootstrap-owner-token-file")!)).toEqual({
+      secret: "profgate-owner-token",
+      key: "token",
+    });
+    expect(secretKeyOf(argValue(container.args, "bootstrap-agent-token-file")!)).toEqual({
+      secret: "parca-agent-token",
+      key: "token",
+    });
+    const projectId = container.env?.find((e) => e.name === "PROFGATE_BOOTSTRAP_PROJECT_ID");
+    expect(projectId?.valueFrom?.secretKeyRef).toEqual({ name: "parca-agent-token", key: "project-id" });
   });
 
   it("keep a replica through voluntary disruptions and rolling updates", () => {
-    const { deployment } = gateway();
+    const { statefulSet } = gateway();
     const budget = find<IPodDisruptionBudget>("PodDisruptionBudget", "profgate");
-    expect(selects(budget.spec!.selector!.matchLabels, deployment.spec!.template.metadata?.labels)).toBe(
+    expect(selects(budget.spec!.selector!.matchLabels, statefulSet.spec!.template.metadata?.labels)).toBe(
       true,
     );
     expect(budget.spec!.minAvailable).toBeGreaterThanOrEqual(1);
     // A budget that allows no eviction would block every node drain.
-    expect(Number(budget.spec!.minAvailable)).toBeLessThan(deployment.spec!.replicas!);
-    expect(deployment.spec!.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+    expect(Number(budget.spec!.minAvailable)).toBeLessThan(statefulSet.spec!.replicas!);
+    expect(statefulSet.spec!.updateStrategy?.type).toBe("RollingUpdate");
+    expect(statefulSet.spec!.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0);
   });
 
   it("reach Redis through the Service that --redis-url names", () => {
@@ -136,7 +179,7 @@ describe("the gateway's Kubernetes manifests", () => {
   });
 
   it("let the gateway's pods, and only them, connect to Redis", () => {
-    const { deployment } = gateway();
+    const { statefulSet } = gateway();
     const service = find<IService>("Service", new URL(gatewayConfig().redisUrl!).hostname);
     const redis = all<IStatefulSet>("StatefulSet").find((s) =>
       selects(service.spec!.selector, s.spec!.template.metadata?.labels),
@@ -149,7 +192,9 @@ describe("the gateway's Kubernetes manifests", () => {
     expect(rules).toHaveLength(1);
     const from = rules[0]!.from ?? [];
     expect(from).toHaveLength(1);
-    expect(selects(from[0]!.podSelector?.matchLabels, deployment.spec!.template.metadata?.labels)).toBe(true);
+    expect(selects(from[0]!.podSelector?.matchLabels, statefulSet.spec!.template.metadata?.labels)).toBe(
+      true,
+    );
     const redisPort = declaredPort(redis.spec!.template.spec!.containers[0]!, "redis");
     expect(rules[0]!.ports?.map((p) => p.port)).toContain(redisPort);
   });

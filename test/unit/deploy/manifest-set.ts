@@ -6,7 +6,7 @@ import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodTemplateSpec } from "kubernetes-models/v1/PodTemplateSpec";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { loadFlags } from "../../../src/config/load-flags.js";
 import { SERVE_FLAGS, type ServeConfig } from "../../../src/config/serve-flags.js";
 import { readDockerfile } from "./dockerfile.js";
@@ -105,11 +105,42 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
   return entries.length > 0 && entries.every(([key, value]) => labels[key] === value);
 }
 
-export function gateway(): { deployment: IDeployment; container: IContainer } {
-  const deployment = find<IDeployment>("Deployment", "profgate");
-  const container = deployment.spec!.template.spec!.containers.find((c) => c.name === "profgate");
-  if (!container) throw new Error("the profgate Deployment has no container named profgate");
-  return { deployment, container };
+export function gateway(): { statefulSet: IStatefulSet; container: IContainer } {
+  const statefulSet = find<IStatefulSet>("StatefulSet", "profgate");
+  const container = statefulSet.spec!.template.spec!.containers.find((c) => c.name === "profgate");
+  if (!container) throw new Error("the profgate StatefulSet has no container named profgate");
+  return { statefulSet, container };
+}
+
+/** A Secret the kustomization's secretGenerator makes: its name, and the file behind each key. */
+export interface GeneratedSecret {
+  name: string;
+  namespace: string | undefined;
+  files: Record<string, string>;
+}
+
+/** The kustomization's secretGenerator entries (`files: [key=path]`), paths relative to it. */
+export function generatedSecrets(): GeneratedSecret[] {
+  const kustomization = parse(readFileSync(join(DEPLOY_DIR, KUSTOMIZATION), "utf8")) as {
+    secretGenerator?: Array<{ name: string; namespace?: string; files?: string[]; literals?: string[] }>;
+  };
+  return (kustomization.secretGenerator ?? []).map((g) => ({
+    name: g.name,
+    namespace: g.namespace,
+    files: Object.fromEntries(
+      (g.files ?? []).map((entry) => {
+        const [key, path] = entry.includes("=") ? entry.split("=", 2) : [entry.split("/").pop()!, entry];
+        return [key!, path!];
+      }),
+    ),
+  }));
+}
+
+/** The generated Secret named `name`; throws if the kustomization makes none. */
+export function generatedSecret(name: string): GeneratedSecret {
+  const found = generatedSecrets().find((g) => g.name === name);
+  if (!found) throw new Error(`the kustomization generates no Secret named ${name}`);
+  return found;
 }
 
 /**
@@ -122,8 +153,13 @@ export function gatewayConfig(): ServeConfig {
   for (const variable of container.env ?? []) {
     if (variable.value !== undefined) env[variable.name] = variable.value;
   }
-  return loadFlags(SERVE_FLAGS, container.args ?? [], env) as ServeConfig;
+  // Flags naming files that only exist in the pod (mounted Secrets) are read there: the parser
+  // would read them now. gateway-manifest.test.ts checks what they point at.
+  const args = (container.args ?? []).filter((arg) => !POD_FILE_FLAGS.some((f) => arg.startsWith(`--${f}=`)));
+  return loadFlags(SERVE_FLAGS, args, env) as ServeConfig;
 }
+
+const POD_FILE_FLAGS = ["bootstrap-owner-token-file", "bootstrap-agent-token-file"];
 
 /** The container ports of a container, by name and number. */
 export function declaredPort(container: IContainer, port: string | number): number | undefined {

@@ -25,6 +25,7 @@ import {
   DEPLOY_DIR,
   declaredPort,
   KUSTOMIZATION,
+  generatedSecrets,
   manifestFiles,
   NAMESPACE,
   selects,
@@ -172,11 +173,18 @@ describe("deploy/kubernetes manifests", () => {
   });
 
   it("take every secretKeyRef and secret volume from a Secret that has the key", () => {
-    const secrets = new Map(all<ISecret>("Secret").map((s) => [s.metadata!.name, s]));
-    const keysOf = (name: string) => {
-      const secret = secrets.get(name);
-      return new Set([...Object.keys(secret?.stringData ?? {}), ...Object.keys(secret?.data ?? {})]);
-    };
+    // The Secrets in the manifests, and those the kustomization's secretGenerator makes.
+    const secrets = new Map<string, Set<string>>([
+      ...all<ISecret>("Secret").map(
+        (s) =>
+          [
+            s.metadata!.name!,
+            new Set([...Object.keys(s.stringData ?? {}), ...Object.keys(s.data ?? {})]),
+          ] as const,
+      ),
+      ...generatedSecrets().map((g) => [g.name, new Set(Object.keys(g.files))] as const),
+    ]);
+    const keysOf = (name: string) => secrets.get(name) ?? new Set<string>();
     for (const w of workloads()) {
       for (const volume of w.template.spec!.volumes ?? []) {
         if (!volume.secret) continue;
