@@ -1,3 +1,4 @@
+import { grpcClientMetrics } from "../observability/grpc-client-metrics.js";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -48,6 +49,7 @@ export async function openDestination(
   if (forwarding) {
     const upstream = await openUpstream(forwarding, log, {
       uploadTimeoutMs: config.uploadTimeout,
+      observer: grpcClientMetrics(metrics.grpcClient),
       onUpstreamCall: (method, seconds, code) => {
         ingest.upstreamSeconds.observe({ method }, seconds);
         if (code !== status.OK) ingest.upstreamErrors.inc({ method, code: grpcCodeName(code) });

@@ -16,6 +16,8 @@ export interface GrpcServerMetrics {
 /** Every metric profgate exposes, registered on one injected registry. */
 export interface ProfgateMetrics {
   grpc: GrpcServerMetrics;
+  /** The same, `grpc_client_*`, for the calls made to the upstream. */
+  grpcClient: GrpcServerMetrics;
   auth: {
     /** `result` is `allowed` or `denied`; `reason` is one of AUTH_REASONS. */
     decisions: Counter<"result" | "reason">;
@@ -133,6 +135,40 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Prof
     }),
   };
 
+  const grpcClient: GrpcServerMetrics = {
+    started: new Counter({
+      name: "grpc_client_started_total",
+      help: "Total number of RPCs started on the client.",
+      labelNames: GRPC_LABELS,
+      registers,
+    }),
+    handled: new Counter({
+      name: "grpc_client_handled_total",
+      help: "Total number of RPCs completed by the client, regardless of success or failure.",
+      labelNames: [...GRPC_LABELS, "grpc_code"] as const,
+      registers,
+    }),
+    msgReceived: new Counter({
+      name: "grpc_client_msg_received_total",
+      help: "Total number of RPC stream messages received by the client.",
+      labelNames: GRPC_LABELS,
+      registers,
+    }),
+    msgSent: new Counter({
+      name: "grpc_client_msg_sent_total",
+      help: "Total number of gRPC stream messages sent by the client.",
+      labelNames: GRPC_LABELS,
+      registers,
+    }),
+    handlingSeconds: new Histogram({
+      name: "grpc_client_handling_seconds",
+      help: "Histogram of response latency (seconds) of the gRPC until it is finished by the application.",
+      labelNames: GRPC_LABELS,
+      buckets: CALL_BUCKETS,
+      registers,
+    }),
+  };
+
   const auth: ProfgateMetrics["auth"] = {
     decisions: new Counter({
       name: "profgate_auth_decisions_total",
@@ -161,6 +197,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Prof
   return {
     ...runtimeMetrics(registry),
     grpc,
+    grpcClient,
     auth,
     ingest: ingestMetrics(registry),
     project: options.perProject ? projectMetrics(registry) : undefined,

@@ -9,7 +9,9 @@ import {
   type Deadline,
   Metadata,
   type ServiceError,
+  status,
 } from "@grpc/grpc-js";
+import type { GrpcType } from "../rpc/call-events.js";
 import { redactTokens } from "../token/redact.js";
 import type { UpstreamSettings } from "./upstream-settings.js";
 
@@ -33,6 +35,46 @@ export function upstreamDeadline(callDeadline: Deadline, capMs?: number, now = D
   return { at: now + capMs, capped: true };
 }
 
+/** One upstream method's calls, as they happen: messages each way and how each call ended. */
+export interface UpstreamMethodObserver {
+  started(): void;
+  sent(): void;
+  received(): void;
+  ended(code: status, seconds: number): void;
+}
+
+/** Watches the calls made to the upstream; asked once per method path. */
+export interface UpstreamCallObserver {
+  forMethod(path: string, type: GrpcType): UpstreamMethodObserver;
+}
+
+const UNOBSERVED: UpstreamMethodObserver = { started() {}, sent() {}, received() {}, ended() {} };
+
+/** An observer's view of one call: `ended` counts once, whichever way the call ends. */
+function observeCall(method: UpstreamMethodObserver) {
+  const startedAt = performance.now();
+  let ended = false;
+  method.started();
+  return {
+    sent: () => method.sent(),
+    received: () => method.received(),
+    ended(code: status) {
+      if (ended) return;
+      ended = true;
+      method.ended(code, (performance.now() - startedAt) / 1000);
+    },
+  };
+}
+
+/** Counts each message written to a client stream before it goes out. */
+function countWrites(stream: { write: (...args: never[]) => boolean }, sent: () => void): void {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]) => {
+    sent();
+    return write(...args);
+  }) as typeof stream.write;
+}
+
 /**
  * The connection to the upstream Parca-compatible server, speaking bytes: requests and
  * responses are passed as the serialized messages they are, never decoded. Builds the metadata
@@ -42,8 +84,12 @@ export function upstreamDeadline(callDeadline: Deadline, capMs?: number, now = D
 export class UpstreamClient {
   private readonly client: Client;
   private readonly pinnedProjectId: string | undefined;
+  private readonly methods = new Map<string, UpstreamMethodObserver>();
 
-  constructor(private readonly settings: UpstreamSettings) {
+  constructor(
+    private readonly settings: UpstreamSettings,
+    private readonly observer?: UpstreamCallObserver,
+  ) {
     const channelCredentials = settings.insecure
       ? credentials.createInsecure()
       : credentials.createSsl(settings.ca ?? null);
@@ -96,6 +142,8 @@ export class UpstreamClient {
     deadline: number,
     callback: (error: ServiceError | null, response?: Buffer) => void,
   ): ClientUnaryCall {
+    const call = observeCall(this.method(path, "unary"));
+    call.sent();
     return this.client.makeUnaryRequest(
       path,
       identity,
@@ -103,7 +151,11 @@ export class UpstreamClient {
       request,
       metadata,
       this.options(deadline),
-      callback,
+      (error, response) => {
+        if (response !== undefined) call.received();
+        call.ended(error ? error.code : status.OK);
+        callback(error, response);
+      },
     );
   }
 
@@ -113,18 +165,46 @@ export class UpstreamClient {
     deadline: number,
     callback: (error: ServiceError | null, response?: Buffer) => void,
   ): ClientWritableStream<Buffer> {
-    return this.client.makeClientStreamRequest(
+    const call = observeCall(this.method(path, "client_stream"));
+    const stream = this.client.makeClientStreamRequest(
       path,
       identity,
       identity,
       metadata,
       this.options(deadline),
-      callback,
+      (error, response) => {
+        if (response !== undefined) call.received();
+        call.ended(error ? error.code : status.OK);
+        callback(error, response);
+      },
     );
+    countWrites(stream, call.sent);
+    return stream;
   }
 
   bidi(path: string, metadata: Metadata, deadline: number): ClientDuplexStream<Buffer, Buffer> {
-    return this.client.makeBidiStreamRequest(path, identity, identity, metadata, this.options(deadline));
+    const call = observeCall(this.method(path, "bidi_stream"));
+    const stream = this.client.makeBidiStreamRequest(
+      path,
+      identity,
+      identity,
+      metadata,
+      this.options(deadline),
+    );
+    countWrites(stream, call.sent);
+    stream.on("data", call.received);
+    stream.on("status", (s: { code: status }) => call.ended(s.code));
+    return stream;
+  }
+
+  private method(path: string, type: GrpcType): UpstreamMethodObserver {
+    if (!this.observer) return UNOBSERVED;
+    let method = this.methods.get(path);
+    if (method === undefined) {
+      method = this.observer.forMethod(path, type);
+      this.methods.set(path, method);
+    }
+    return method;
   }
 
   /** `text` without the gateway's upstream token or anything token-shaped: safe to log or return. */

@@ -18,7 +18,7 @@ import { Spool, type SpoolStats } from "./spool/spool.js";
 import { SPOOL_METHODS, type SpoolMethod } from "./spool/spooled-call.js";
 import { SpoolDrainer } from "./spool/spool-drainer.js";
 import { ThrottledWarning } from "./throttled-warning.js";
-import { UpstreamClient } from "./upstream-client.js";
+import { type UpstreamCallObserver, UpstreamClient } from "./upstream-client.js";
 import type { UpstreamSettings } from "./upstream-settings.js";
 
 /** The forwarding side of the gateway, built once by the composition root. */
@@ -43,6 +43,8 @@ export interface UpstreamHooks {
   onUpstreamCall?: (method: string, seconds: number, code: status) => void;
   /** Bound on each forwarded Upload (`--upload-timeout`). */
   uploadTimeoutMs?: number | undefined;
+  /** Every call made to the upstream (forwarded, delivered from the spool), e.g. `grpc_client_*`. */
+  observer?: UpstreamCallObserver | undefined;
 }
 
 /**
@@ -84,7 +86,7 @@ export async function openUpstream(
   log: Logger,
   hooks: UpstreamHooks = {},
 ): Promise<Upstream> {
-  const client = new UpstreamClient(settings);
+  const client = new UpstreamClient(settings, hooks.observer);
   const spool = settings.spool
     ? await Spool.open({
         dir: settings.spool.dir,

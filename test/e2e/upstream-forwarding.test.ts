@@ -18,6 +18,7 @@ import { encodeBuildId } from "../../src/ingest/debuginfo/debuginfo-layout.js";
 import { readIpcStream } from "../../src/ingest/arrow/index.js";
 import { iamJson } from "../support/cli.js";
 import { sinkRecords } from "../support/sink-contents.js";
+import { metricValue, parseMetrics, type Sample } from "../support/metrics-text.js";
 import { type Hops, startHops } from "../support/upstream-hops.js";
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -157,6 +158,40 @@ describe("an edge gateway forwarding to a core gateway, end to end", () => {
     });
     clients.push(stranger);
     expect((await outcome(stranger.writeArrow(encodeArrowV2()))).code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it("counts its calls to the core as grpc_client_* metrics, per method, message and code", async () => {
+    const snapshot = async () => parseMetrics(await (await fetch(`${hops.edge.httpUrl}/metrics`)).text());
+    const delta = (before: Sample[], after: Sample[], name: string, labels: Record<string, string>) =>
+      metricValue(after, name, labels) - metricValue(before, name, labels);
+    const before = await snapshot();
+    const agent = edgeAgent();
+    await agent.writeArrow(encodeArrowV2());
+    await agent.writeArrow(encodeArrowV2());
+    expect((await outcome(agent.writeArrow(Buffer.from("not arrow")))).code).toBe(status.INVALID_ARGUMENT);
+    const ids = [randomStacktraceId()];
+    await agent.write(encodeSampleRecord({ labels: { node: "edge-node" }, stacktraceIds: ids }), () =>
+      encodeLocationsRecord(ids),
+    );
+    const after = await snapshot();
+    const arrow = {
+      grpc_service: "parca.profilestore.v1alpha1.ProfileStoreService",
+      grpc_method: "WriteArrow",
+    };
+    expect(delta(before, after, "grpc_client_started_total", { ...arrow, grpc_type: "unary" })).toBe(3);
+    expect(delta(before, after, "grpc_client_msg_sent_total", arrow)).toBe(3);
+    expect(delta(before, after, "grpc_client_msg_received_total", arrow)).toBe(2);
+    expect(delta(before, after, "grpc_client_handled_total", { ...arrow, grpc_code: "OK" })).toBe(2);
+    expect(
+      delta(before, after, "grpc_client_handled_total", { ...arrow, grpc_code: "INVALID_ARGUMENT" }),
+    ).toBe(1);
+    expect(delta(before, after, "grpc_client_handling_seconds_count", arrow)).toBe(3);
+    // The Write exchange: the sample record and the locations out, the stacktraces wanted back.
+    const write = { grpc_method: "Write", grpc_type: "bidi_stream" };
+    expect(delta(before, after, "grpc_client_started_total", write)).toBe(1);
+    expect(delta(before, after, "grpc_client_msg_sent_total", write)).toBe(2);
+    expect(delta(before, after, "grpc_client_msg_received_total", write)).toBe(1);
+    expect(delta(before, after, "grpc_client_handled_total", { ...write, grpc_code: "OK" })).toBe(1);
   });
 
   it("runs the debuginfo flow through both hops; the core stores the uploaded bytes", async () => {
