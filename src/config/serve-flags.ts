@@ -64,6 +64,17 @@ function parseTokenFile(raw: string): string {
   return path;
 }
 
+/** `--access-log`: the share of successful calls to log (failures are always logged). */
+function parseAccessLog(raw: string): number {
+  const value = raw.trim();
+  if (value === "failures") return 0;
+  if (value === "all") return 1;
+  const share = Number(value);
+  if (value === "" || !Number.isFinite(share) || share < 0 || share > 1)
+    throw new Error("must be failures, all, or a fraction of successful calls between 0 and 1, e.g. 0.01");
+  return share;
+}
+
 const text = (raw: string) => {
   if (raw.trim() === "") throw new Error("must not be empty");
   return raw;
@@ -123,6 +134,13 @@ export const SERVE_FLAGS = {
     description: "Directory for the embedded IAM store, bootstrap tokens, the local sink and debuginfo.",
     default: "./data",
     parse: text,
+  },
+  accessLog: {
+    name: "access-log",
+    description:
+      "Which agent calls get a `call finished` log line: failures (every call that did not succeed; the default), all, or a fraction such as 0.01 (that share of successful calls, and every failure). Admin calls are always logged.",
+    default: "failures",
+    parse: parseAccessLog,
   },
   bootstrapOwnerTokenFile: {
     name: "bootstrap-owner-token-file",

@@ -114,9 +114,12 @@ function pendingWarning(log: Logger): (bound: PendingBound, address: string) => 
   };
 }
 
-/** The observers every edge has: the gRPC server metrics and the call log. */
-function observers(parts: EdgeParts): CallObserver[] {
-  return [grpcServerMetrics(parts.metrics.grpc), callLogger({ log: parts.log })];
+/**
+ * The observers every edge has: the gRPC server metrics and the call log, whose successful calls
+ * are logged as `successSample` says (failures always).
+ */
+function observers(parts: EdgeParts, successSample: number): CallObserver[] {
+  return [grpcServerMetrics(parts.metrics.grpc), callLogger({ log: parts.log, successSample })];
 }
 
 /**
@@ -130,7 +133,7 @@ export function agentEdge(parts: EdgeParts, guards: Guards, admit: Admit): Edge 
     policyFor: policyTable(INGEST_POLICIES),
     decide: trusted ? () => trusted : callDecision(parts.authenticator, guards.failedAuth),
     admit,
-    observers: observers(parts),
+    observers: observers(parts, config.accessLog),
     guards: {
       memory: guards.memory,
       abandoned: guards.abandoned,
@@ -173,7 +176,8 @@ export function adminEdge(parts: EdgeParts, guards: Guards): Edge {
   return createEdge({
     policyFor: policyTable(ADMIN_POLICIES),
     decide: callDecision(parts.authenticator, guards.operatorFailedAuth),
-    observers: observers(parts),
+    // Operators' calls are few, and each is worth its line.
+    observers: observers(parts, 1),
     guards: { memory: guards.memory, pending: guards.pending },
     hooks: commonHooks(parts),
     transport: { groupOf: guards.groupOf },

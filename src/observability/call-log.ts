@@ -6,6 +6,11 @@ import { grpcCodeName } from "./metric-labels.js";
 
 export interface CallLogOptions {
   log: Pick<Logger, "debug" | "info" | "warn">;
+  /**
+   * The share of successful calls that get a line (`--access-log`): 1 every one, 0 none. Calls
+   * that did not succeed always get theirs. Default 1.
+   */
+  successSample?: number;
   /** Calls to leave out. Default: successful health checks, which probes repeat every few seconds. */
   skip?: (end: CallEnd) => boolean;
 }
@@ -19,7 +24,9 @@ const skipHealthChecks = (end: CallEnd) =>
 /** One log line for a finished call (see `callLogger`). */
 export function logCall(options: CallLogOptions): (end: CallEnd) => void {
   const skip = options.skip ?? skipHealthChecks;
+  const sample = options.successSample ?? 1;
   return (end) => {
+    if (end.code === status.OK && (sample === 0 || (sample < 1 && Math.random() >= sample))) return;
     if (skip(end)) return;
     const who = end.caller;
     const line = {
@@ -42,7 +49,8 @@ export function logCall(options: CallLogOptions): (end: CallEnd) => void {
 }
 
 /**
- * The call log as a subscriber to the edge's call events: one line per finished call,
+ * The call log as a subscriber to the edge's call events: one line per finished call (successful
+ * ones as `successSample` says),
  * `{ method, organizationId, projectId, serviceAccountId, tokenId, code, durationMs, bytes, peer }`,
  * plus `details` when the call failed. Server faults (INTERNAL, UNKNOWN, DATA_LOSS) log at warn;
  * calls the client cancelled at debug; everything else, client errors included, at info.

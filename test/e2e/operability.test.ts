@@ -107,8 +107,9 @@ describe("operability", () => {
     expect(text).not.toContain("SECRETISH");
     expect(text).not.toContain("127.0.0.1");
 
+    // The default access log: a line for every call that did not succeed, none for the others.
     const log = await gateway.log(
-      (text) => text.split("\n").filter((l) => l.includes("/WriteArrow")).length >= 8,
+      (text) => text.split("\n").filter((l) => l.includes("/WriteArrow")).length >= 5,
     );
     for (const secret of [boot.agentToken, boot.ownerToken, unknownToken]) {
       expect(log).not.toContain(secret.slice(7, 30));
@@ -116,16 +117,53 @@ describe("operability", () => {
     }
     expect(log).not.toContain("SECRETISH");
     const calls = gateway.lines.map((l) => JSON.parse(l)).filter((l) => l.method?.endsWith("/WriteArrow"));
-    expect(calls).toHaveLength(8);
-    expect(calls.filter((l) => l.code === "OK")[0]).toMatchObject({
+    expect(calls.map((l) => l.code).sort()).toEqual([
+      "INVALID_ARGUMENT",
+      "INVALID_ARGUMENT",
+      "UNAUTHENTICATED",
+      "UNAUTHENTICATED",
+      "UNAUTHENTICATED",
+    ]);
+    expect(calls.find((l) => l.code === "INVALID_ARGUMENT" && l.serviceAccountId)).toMatchObject({
       organizationId: boot.organizationId,
       projectId: boot.projectId,
       serviceAccountId: boot.agentServiceAccountId,
-      tokenId: expect.any(String),
-      durationMs: expect.any(Number),
-      bytes: expect.any(Number),
+      details: expect.stringMatching(/\S/),
       peer: expect.any(String),
     });
+  });
+
+  it("logs every call with --access-log all, and a share of the successful ones with a fraction", async () => {
+    for (const [flag, okLines] of [
+      ["all", 20],
+      ["0", 0],
+    ] as const) {
+      const { gateway, boot } = await fresh(["--access-log", flag]);
+      const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+      for (let i = 0; i < 20; i++) expect(await codeOf(agent.writeArrow(encodeArrowV2()))).toBe(status.OK);
+      expect(await codeOf(agent.writeArrow(Buffer.from("junk")))).toBe(status.INVALID_ARGUMENT);
+      agent.close();
+      await gateway.log((text) => text.includes('"code":"INVALID_ARGUMENT"'));
+      const calls = gateway.lines.map((l) => JSON.parse(l)).filter((l) => l.method?.endsWith("/WriteArrow"));
+      expect(
+        calls.filter((l) => l.code === "OK"),
+        flag,
+      ).toHaveLength(okLines);
+      expect(
+        calls.filter((l) => l.code === "INVALID_ARGUMENT"),
+        flag,
+      ).toHaveLength(1);
+      if (okLines > 0)
+        expect(calls.find((l) => l.code === "OK")).toMatchObject({
+          organizationId: boot.organizationId,
+          projectId: boot.projectId,
+          serviceAccountId: boot.agentServiceAccountId,
+          tokenId: expect.any(String),
+          durationMs: expect.any(Number),
+          bytes: expect.any(Number),
+          peer: expect.any(String),
+        });
+    }
   });
 
   it("exports per-project series only behind --metrics-per-project", async () => {

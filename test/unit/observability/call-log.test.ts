@@ -46,6 +46,20 @@ describe("the call log", () => {
     expect(lines[0]).not.toHaveProperty("details");
   });
 
+  it("logs a sample of the successful calls, and every failure", () => {
+    const { log, lines } = capture();
+    const sampled = logCall({ log, successSample: 0.25 });
+    for (let i = 0; i < 4000; i++) sampled(info({ caller: IDENTITY }));
+    expect(lines.length).toBeGreaterThan(800);
+    expect(lines.length).toBeLessThan(1200);
+    lines.length = 0;
+    const failuresOnly = logCall({ log, successSample: 0 });
+    for (let i = 0; i < 10; i++) failuresOnly(info({ caller: IDENTITY }));
+    failuresOnly(info({ code: status.PERMISSION_DENIED, details: "no binding" }));
+    failuresOnly(info({ code: status.INTERNAL, details: "boom" }));
+    expect(lines.map((l) => l["code"])).toEqual(["PERMISSION_DENIED", "INTERNAL"]);
+  });
+
   it("logs server faults at warn, client errors at info and calls the client cancelled at debug", () => {
     const { log, lines } = capture("debug");
     const logOne = logCall({ log });
