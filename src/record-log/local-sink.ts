@@ -44,7 +44,13 @@ export interface LocalSinkOptions {
  */
 export class LocalSink {
   private readonly writers = new Map<string, Promise<SegmentWriter>>();
-  private readonly counters: SinkStats = { appends: 0, flushes: 0, failedFlushes: 0, bytesWritten: 0 };
+  private readonly counters: SinkStats = {
+    appends: 0,
+    writes: 0,
+    flushes: 0,
+    failedFlushes: 0,
+    bytesWritten: 0,
+  };
   private closed = false;
 
   private constructor(

@@ -19,9 +19,13 @@ export const nodeSegmentIo: SegmentIo = {
   datasync: (handle) => handle.datasync(),
 };
 
-/** Counters shared by a sink's writers; `flushes` counts fdatasync batches, successful or not. */
+/**
+ * Counters shared by a sink's writers: `flushes` counts fdatasync calls (successful or not),
+ * `writes` the writev batches; `appends / flushes` is the calls per fsync.
+ */
 export interface SinkStats {
   appends: number;
+  writes: number;
   flushes: number;
   failedFlushes: number;
   bytesWritten: number;
@@ -40,6 +44,13 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** A batch written to the file and waiting for the fdatasync that makes it durable. */
+interface Written {
+  batch: Pending[];
+  /** The file's size once this batch is on disk. */
+  end: number;
+}
+
 /** The error every append of a failed flush rejects with. */
 export const writeFailed = () =>
   unavailable(
@@ -51,26 +62,41 @@ export const sinkClosed = () =>
   unavailable("The gateway is shutting down and no longer accepts profiles; retry later.", "sink_closed");
 
 /**
- * The single writer of one project's segments, with group commit: frames appended while a
- * flush is in progress are written together by the next flush (one writev, one fdatasync).
- * Guarantees: `append` resolves only after the frame is written and synced; a failed flush
- * rejects every frame in it and truncates the segment back to its last synced size, so the
- * file never holds a partial frame before a later acknowledged one. Segments are rotated
- * before a flush that would take a non-empty segment past `segmentBytes`.
+ * The single writer of one project's segments, with pipelined group commit: frames appended
+ * while a batch is being written are written together as the next batch (one writev), at once,
+ * without waiting for the previous batch's fdatasync; every batch written while a sync runs is
+ * made durable by the next one (one fdatasync for all of them).
+ *
+ * Guarantees: `append` resolves only after the frame is written and synced, in the order of
+ * arrival; a failed write or sync rejects its frames and every frame written after them (they
+ * follow data that may not be on disk) and truncates the segment back to its last synced size,
+ * so the file never holds a partial frame before a later acknowledged one. Segments are rotated,
+ * with nothing left unsynced, before a batch that would take a non-empty segment past
+ * `segmentBytes`.
  */
 export class SegmentWriter {
   private pending: Pending[] = [];
-  private flushing: Promise<void> | null = null;
+  private unsynced: Written[] = [];
+  private writing: Promise<void> | null = null;
+  private syncing: Promise<void> | null = null;
+  /** The writev under way, if any: the file is cut only once it has ended. */
+  private inflightWrite: Promise<void> | null = null;
   private closed = false;
-  /** Bytes past `size` may be on disk after a failed flush; cut before writing again. */
+  /** The file's size with every written batch: `position.size` (synced) plus what awaits a sync. */
+  private writtenSize: number;
+  /** Bytes past `position.size` may be on disk after a failure; cut before writing again. */
   private dirty = false;
+  /** Counts failures: a batch written across one follows data that may be lost. */
+  private epoch = 0;
 
   private constructor(
     private readonly projectDir: string,
     private handle: FileHandle,
     private position: SegmentPosition,
     private readonly options: SegmentWriterOptions,
-  ) {}
+  ) {
+    this.writtenSize = position.size;
+  }
 
   /** Opens (creating if needed) the segment at `position`, the end of the project's valid data. */
   static async open(projectDir: string, position: SegmentPosition, options: SegmentWriterOptions) {
@@ -83,70 +109,119 @@ export class SegmentWriter {
     this.options.stats.appends++;
     return new Promise((resolve, reject) => {
       this.pending.push({ frame, resolve, reject });
-      this.flushing ??= this.flushLoop();
+      this.writing ??= this.writeLoop();
     });
   }
 
   /** Flushes every frame appended before the call, then closes the file; later appends reject. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing !== null) await this.flushing;
+    while (this.writing !== null || this.syncing !== null) await (this.writing ?? this.syncing);
     await this.handle.close();
   }
 
-  private async flushLoop(): Promise<void> {
-    // Let appends arriving in the same event-loop turn join the first flush.
+  /** Stage one: writes what was appended, batch after batch, handing each to the sync stage. */
+  private async writeLoop(): Promise<void> {
+    // Let appends arriving in the same event-loop turn join the first batch.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0);
+      const bytes = batch.reduce((sum, p) => sum + p.frame.byteLength, 0);
+      const epoch = this.epoch;
       try {
-        await this.flush(batch);
-        for (const p of batch) p.resolve();
-      } catch {
-        for (const p of batch) p.reject(writeFailed());
+        if (this.dirty) await this.cutToSynced();
+        if (this.writtenSize > 0 && this.writtenSize + bytes > this.options.segmentBytes) await this.rotate();
+        this.options.stats.writes++;
+        this.inflightWrite = writeAll(
+          this.options.io,
+          this.handle,
+          batch.flatMap((p) => p.frame.buffers),
+          bytes,
+          this.writtenSize,
+        );
+        await this.inflightWrite;
+      } catch (error) {
+        this.inflightWrite = null;
+        this.epoch++;
+        this.dirty = true;
+        await this.cutToSynced().catch(() => {});
+        this.failed(batch, error);
+        continue;
       }
+      this.inflightWrite = null;
+      if (this.epoch !== epoch) {
+        // A sync failed while this batch was being written: it follows data that may be lost.
+        this.dirty = true;
+        for (const p of batch) p.reject(writeFailed());
+        continue;
+      }
+      this.writtenSize += bytes;
+      this.unsynced.push({ batch, end: this.writtenSize });
+      this.syncing ??= this.syncLoop();
     }
-    this.flushing = null;
+    this.writing = null;
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
-    const buffers = batch.flatMap((p) => p.frame.buffers);
-    const bytes = batch.reduce((sum, p) => sum + p.frame.byteLength, 0);
-    const { stats, io, segmentBytes } = this.options;
-    try {
-      if (this.dirty) await this.truncateToSynced();
-      if (this.position.size > 0 && this.position.size + bytes > segmentBytes) await this.rotate();
-      stats.flushes++;
-      await writeAll(io, this.handle, buffers, bytes, this.position.size);
-      await io.datasync(this.handle);
-    } catch (error) {
-      stats.failedFlushes++;
-      this.dirty = true;
-      this.options.onWarning("The sink could not write a batch; its appends were rejected.", {
-        projectDir: this.projectDir,
-        segment: this.position.sequence,
-        records: batch.length,
-        error: String(error),
-      });
-      await this.truncateToSynced().catch(() => {});
-      throw error;
+  /** Stage two: one fdatasync for every batch written since the last one, then their answers. */
+  private async syncLoop(): Promise<void> {
+    while (this.unsynced.length > 0) {
+      const group = this.unsynced.splice(0);
+      const end = group[group.length - 1]!.end;
+      this.options.stats.flushes++;
+      try {
+        await this.options.io.datasync(this.handle);
+      } catch (error) {
+        this.epoch++;
+        this.dirty = true;
+        // Whatever was written after the group follows data that may not be on disk.
+        const lost = [...group, ...this.unsynced.splice(0)].flatMap((w) => w.batch);
+        await this.inflightWrite?.catch(() => {});
+        await this.cut().catch(() => {});
+        this.failed(lost, error);
+        continue;
+      }
+      this.options.stats.bytesWritten += end - this.position.size;
+      this.position.size = end;
+      for (const written of group) for (const p of written.batch) p.resolve();
     }
-    this.position.size += bytes;
-    stats.bytesWritten += bytes;
+    this.syncing = null;
   }
 
-  private async truncateToSynced(): Promise<void> {
+  /** Counts and reports a failed batch, and rejects its appends. */
+  private failed(frames: Pending[], error: unknown): void {
+    this.options.stats.failedFlushes++;
+    this.options.onWarning("The sink could not write a batch; its appends were rejected.", {
+      projectDir: this.projectDir,
+      segment: this.position.sequence,
+      records: frames.length,
+      error: String(error),
+    });
+    for (const p of frames) p.reject(writeFailed());
+  }
+
+  /** Once the sync stage has settled, cuts the file back to what was synced. */
+  private async cutToSynced(): Promise<void> {
+    while (this.syncing !== null) await this.syncing;
+    if (this.dirty) await this.cut();
+  }
+
+  private async cut(): Promise<void> {
     await this.handle.truncate(this.position.size);
     await this.options.io.datasync(this.handle);
+    this.writtenSize = this.position.size;
     this.dirty = false;
   }
 
   private async rotate(): Promise<void> {
+    // Nothing of the current segment may be left without its sync.
+    while (this.syncing !== null) await this.syncing;
+    if (this.dirty) await this.cut();
     const sequence = this.position.sequence + 1;
     const next = await openSegment(this.projectDir, sequence);
     const previous = this.handle;
     this.handle = next;
     this.position = { sequence, size: 0 };
+    this.writtenSize = 0;
     // The previous segment is fully synced; a failing close cannot lose data.
     await previous.close().catch(() => {});
   }

@@ -74,7 +74,13 @@ export class ProjectQueue {
  */
 export class Spool implements SpoolPort {
   private readonly queues = new Map<string, ProjectQueue>();
-  private readonly sinkStats: SinkStats = { appends: 0, flushes: 0, failedFlushes: 0, bytesWritten: 0 };
+  private readonly sinkStats: SinkStats = {
+    appends: 0,
+    writes: 0,
+    flushes: 0,
+    failedFlushes: 0,
+    bytesWritten: 0,
+  };
   private readonly listeners: Array<(queue: ProjectQueue) => void> = [];
   private bytes = 0;
   private deadLetters = 0;

@@ -64,6 +64,67 @@ describe("LocalSink group commit", () => {
     for (const [i, r] of expected.entries()) expectSameRecord(records[i], r);
   });
 
+  it("writes what arrives during a sync at once, and makes it durable with the next sync", async () => {
+    const gates: Array<() => void> = [];
+    const syncFails: boolean[] = [];
+    let held = true;
+    const io: SegmentIo = {
+      writev: nodeSegmentIo.writev,
+      async datasync(handle) {
+        if (held) await new Promise<void>((release) => gates.push(release));
+        if (syncFails.shift()) throw Object.assign(new Error("EIO: i/o error"), { code: "EIO" });
+        return nodeSegmentIo.datasync(handle);
+      },
+    };
+    const sink = await LocalSink.open({ dir, io });
+    const segment = join(dir, PROJECT_A, "0000000000000001.seg");
+    const settled: string[] = [];
+    const track = (name: string, p: Promise<void>) =>
+      p.then(
+        () => settled.push(`${name} ok`),
+        () => settled.push(`${name} refused`),
+      );
+    const until = async (check: () => boolean | Promise<boolean>) => {
+      for (let i = 0; i < 500 && !(await check()); i++) await new Promise((r) => setTimeout(r, 2));
+    };
+
+    const a = track("a", sink.append(record(PROJECT_A, "WriteRaw", [bytes(1000, 1)], 1)));
+    await until(() => gates.length === 1);
+    const sizeWithA = (await stat(segment)).size;
+    // b and c arrive while a's sync runs: written at once, before a is acknowledged.
+    const b = track("b", sink.append(record(PROJECT_A, "WriteRaw", [bytes(1000, 2)], 2)));
+    const c = track("c", sink.append(record(PROJECT_A, "WriteRaw", [bytes(1000, 3)], 3)));
+    await until(async () => (await stat(segment)).size > sizeWithA);
+    expect(settled).toEqual([]);
+    expect(sink.stats).toMatchObject({ appends: 3, writes: 2, flushes: 1 });
+    gates.shift()!();
+    await a;
+    await until(() => gates.length === 1);
+    expect(settled).toEqual(["a ok"]);
+    // One sync for both.
+    gates.shift()!();
+    await Promise.all([b, c]);
+    expect(settled).toEqual(["a ok", "b ok", "c ok"]);
+    expect(sink.stats).toMatchObject({ appends: 3, writes: 2, flushes: 2, failedFlushes: 0 });
+    const goodSize = (await stat(segment)).size;
+
+    // A sync fails while the next batch is written: both are refused, and the file is cut back.
+    syncFails.push(true);
+    const d = track("d", sink.append(record(PROJECT_A, "WriteRaw", [bytes(500, 4)], 4)));
+    await until(() => gates.length === 1);
+    const e = track("e", sink.append(record(PROJECT_A, "WriteRaw", [bytes(500, 5)], 5)));
+    await until(async () => sink.stats.writes === 4);
+    held = false;
+    gates.shift()!();
+    await Promise.all([d, e]);
+    expect(settled.slice(3)).toEqual(["d refused", "e refused"]);
+    expect((await stat(segment)).size).toBe(goodSize);
+    await track("f", sink.append(record(PROJECT_A, "WriteArrow", [bytes(700, 6)], 6)));
+    expect(settled[5]).toBe("f ok");
+    await sink.close();
+    expect(recordsOf(await readAll(dir)).map((r) => r.receivedAt - 1_700_000_000_000)).toEqual([1, 2, 3, 6]);
+  });
+
   it.each(["partial-write", "sync"] as const)(
     "rejects a batch whose %s fails, leaves no trace of it, and accepts later appends",
     async (kind) => {
