@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
 import { parseHostPort } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
-import type { H2Target } from "../loadgen/h2-unary.js";
+import type { H2Target } from "../rpc/h2-unary.js";
 import { isWellFormedToken } from "../token/token.js";
 
 /** Flags every traffic command shares, for `parseArgs`. */

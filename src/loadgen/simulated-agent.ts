@@ -4,7 +4,7 @@ import { AgentClient } from "../agent-sim/agent-client.js";
 import { METHOD_PATHS, type OtlpMethod } from "../record-log/record.js";
 import { OTLP_SIGNALS } from "../rpc/otlp-signals.js";
 import type { CallStats } from "./call-stats.js";
-import { H2UnaryConnection, type H2Target } from "./h2-unary.js";
+import { H2UnaryConnection, type H2Target } from "../rpc/h2-unary.js";
 import type { CallKind } from "./mix.js";
 import { AgentPayloads } from "./payload-pool.js";
 
@@ -71,7 +71,9 @@ export class SimulatedAgent {
   private calls = 0;
 
   constructor(private readonly options: SimulatedAgentOptions) {
-    this.h2 = options.h2 ? new H2UnaryConnection(options.h2) : undefined;
+    this.h2 = options.h2
+      ? new H2UnaryConnection({ ...options.h2, userAgent: "profgate-loadgen" })
+      : undefined;
     this.payloads = options.payloads ?? new AgentPayloads(options.node, options.payloadBytes, 4);
   }
 

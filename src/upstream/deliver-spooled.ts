@@ -10,35 +10,20 @@ import { upstreamFailure } from "./upstream-failure.js";
  * `--upstream-timeout`. Aborting the signal cancels the call.
  */
 export function deliverSpooled(client: UpstreamClient): Deliver {
-  return (call, signal) =>
-    new Promise((resolve) => {
-      const request = Buffer.from(call.request.buffer, call.request.byteOffset, call.request.byteLength);
-      let cancelled = false;
-      const onAbort = () => {
-        cancelled = true;
-        upstream.cancel();
-      };
-      const upstream = client.unary(
-        METHOD_PATHS[call.method],
-        request,
-        client.metadata(call.upstreamProjectId),
-        Date.now() + client.timeoutMs,
-        (error) => {
-          signal.removeEventListener("abort", onAbort);
-          if (!error) {
-            resolve({ code: status.OK, details: "", transport: false, reason: "ok" });
-            return;
-          }
-          resolve(
-            upstreamFailure(error, {
-              capped: true,
-              cancelledByGateway: cancelled,
-              scrub: (text) => client.scrub(text),
-            }),
-          );
-        },
-      );
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
+  return async (call, signal) => {
+    const request = Buffer.from(call.request.buffer, call.request.byteOffset, call.request.byteLength);
+    const outcome = await client.unary(
+      METHOD_PATHS[call.method],
+      request,
+      call.upstreamProjectId,
+      Date.now() + client.timeoutMs,
+      signal,
+    );
+    if (outcome.code === status.OK) return { code: status.OK, details: "", transport: false, reason: "ok" };
+    return upstreamFailure(outcome, {
+      capped: true,
+      cancelledByGateway: signal.aborted,
+      scrub: (text) => client.scrub(text),
     });
+  };
 }

@@ -1,4 +1,4 @@
-import type { ClientUnaryCall, sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
+import { type sendUnaryData, type ServerUnaryCall, status } from "@grpc/grpc-js";
 import { authContextOf } from "../auth/call-context.js";
 import type { AuthContext } from "../auth/principal.js";
 import { RelayedStatus } from "../errors.js";
@@ -42,49 +42,32 @@ export function forwardRequest(
   const toSpool = (spool: SpoolPort, spoolMethod: SpoolMethod) =>
     spool.append(spooledCall(auth, spoolMethod, started, deps, request)).then(() => EMPTY_RESPONSE);
   if (spool && spoolAs && spool.holds(auth.projectId)) return toSpool(spool, spoolAs);
-  return new Promise<Buffer>((resolve, reject) => {
-    let cancelled = false;
-    const deadline = upstreamDeadline(options.deadline, deps.client.timeoutMs);
-    const upstream: ClientUnaryCall = deps.client.unary(
-      path,
-      request,
-      deps.client.metadata(deps.client.upstreamProjectId(auth.projectId)),
-      deadline.at,
-      (error, response) => {
-        options.signal?.removeEventListener("abort", onAbort);
-        const seconds = () => (Date.now() - started) / 1000;
-        if (!error) {
-          deps.onUpstreamCall?.(method, seconds(), 0);
-          deps.onUpstreamOk?.();
-          resolve(response ?? EMPTY_RESPONSE);
-          return;
-        }
-        const failure = upstreamFailure(error, {
-          capped: deadline.capped,
-          cancelledByGateway: cancelled,
-          scrub: (text) => deps.client.scrub(text),
-        });
-        deps.onUpstreamCall?.(method, seconds(), failure.code);
-        if (failure.transport) {
-          deps.failures.warn(
-            { method, reason: failure.reason, error: deps.client.scrub(error.details ?? "") },
-            spool ? "the upstream failed; spooling writes" : "the upstream failed; agents get UNAVAILABLE",
-          );
-        }
-        if (failure.transport && spool && spoolAs && !cancelled) {
-          toSpool(spool, spoolAs).then(resolve, reject);
-          return;
-        }
-        reject(new RelayedStatus(failure.code, failure.details, failure.reason));
-      },
-    );
-    const onAbort = () => {
-      cancelled = true;
-      upstream.cancel();
-    };
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  const deadline = upstreamDeadline(options.deadline, deps.client.timeoutMs);
+  return deps.client
+    .unary(path, request, deps.client.upstreamProjectId(auth.projectId), deadline.at, options.signal)
+    .then((outcome): Buffer | Promise<Buffer> => {
+      const seconds = (Date.now() - started) / 1000;
+      if (outcome.code === status.OK) {
+        deps.onUpstreamCall?.(method, seconds, status.OK);
+        deps.onUpstreamOk?.();
+        return outcome.response ?? EMPTY_RESPONSE;
+      }
+      const cancelled = options.signal?.aborted === true;
+      const failure = upstreamFailure(outcome, {
+        capped: deadline.capped,
+        cancelledByGateway: cancelled,
+        scrub: (text) => deps.client.scrub(text),
+      });
+      deps.onUpstreamCall?.(method, seconds, failure.code);
+      if (failure.transport) {
+        deps.failures.warn(
+          { method, reason: failure.reason, error: deps.client.scrub(outcome.details) },
+          spool ? "the upstream failed; spooling writes" : "the upstream failed; agents get UNAVAILABLE",
+        );
+      }
+      if (failure.transport && spool && spoolAs && !cancelled) return toSpool(spool, spoolAs);
+      throw new RelayedStatus(failure.code, failure.details, failure.reason);
+    });
 }
 
 /**

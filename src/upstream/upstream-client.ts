@@ -2,7 +2,6 @@ import {
   type CallOptions,
   Client,
   type ClientDuplexStream,
-  type ClientUnaryCall,
   type ClientWritableStream,
   connectivityState,
   credentials,
@@ -12,6 +11,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import type { GrpcType } from "../rpc/call-events.js";
+import { H2UnaryConnection, type H2Outcome } from "../rpc/h2-unary.js";
 import { redactTokens } from "../token/redact.js";
 import type { UpstreamSettings } from "./upstream-settings.js";
 
@@ -82,7 +82,10 @@ function countWrites(stream: { write: (...args: never[]) => boolean }, sent: () 
  * headers and the project; nothing the agent sent is copied, so the agent's token never leaves.
  */
 export class UpstreamClient {
+  /** The Write exchange and uploads: streams, through grpc-js. */
   private readonly client: Client;
+  /** Unary calls (the writes, OTLP, spool deliveries): one lean HTTP/2 connection. */
+  private readonly lean: H2UnaryConnection;
   private readonly pinnedProjectId: string | undefined;
   private readonly methods = new Map<string, UpstreamMethodObserver>();
 
@@ -108,6 +111,14 @@ export class UpstreamClient {
           }
         : {}),
     });
+    this.lean = new H2UnaryConnection({
+      target: settings.address,
+      tls: settings.insecure ? undefined : { ca: settings.ca, serverName: settings.serverName },
+      userAgent: "profgate-upstream",
+      maxResponseBytes: UPSTREAM_MAX_MESSAGE_BYTES,
+      initialBackoffMs: 100,
+      maxBackoffMs: 1000,
+    });
     this.pinnedProjectId = settings.headers["projectid"];
   }
 
@@ -124,6 +135,14 @@ export class UpstreamClient {
     return this.pinnedProjectId ?? callerProjectId;
   }
 
+  /** The headers of a unary upstream call carrying `projectid: upstreamProjectId`. */
+  headers(upstreamProjectId: string): Record<string, string> {
+    const headers: Record<string, string> = { ...this.settings.headers, projectid: upstreamProjectId };
+    if (this.settings.bearerToken !== undefined)
+      headers["authorization"] = `Bearer ${this.settings.bearerToken}`;
+    return headers;
+  }
+
   /** The metadata of an upstream call carrying `projectid: upstreamProjectId`. */
   metadata(upstreamProjectId: string): Metadata {
     const metadata = new Metadata();
@@ -135,28 +154,24 @@ export class UpstreamClient {
     return metadata;
   }
 
-  unary(
+  /**
+   * One unary call over the lean connection, bounded by `deadline` (ms since the epoch; Infinity:
+   * none) and cancelled when `signal` aborts. Resolves with the status, never rejects.
+   */
+  async unary(
     path: string,
     request: Buffer,
-    metadata: Metadata,
+    upstreamProjectId: string,
     deadline: number,
-    callback: (error: ServiceError | null, response?: Buffer) => void,
-  ): ClientUnaryCall {
+    signal?: AbortSignal,
+  ): Promise<H2Outcome> {
     const call = observeCall(this.method(path, "unary"));
     call.sent();
-    return this.client.makeUnaryRequest(
-      path,
-      identity,
-      identity,
-      request,
-      metadata,
-      this.options(deadline),
-      (error, response) => {
-        if (response !== undefined) call.received();
-        call.ended(error ? error.code : status.OK);
-        callback(error, response);
-      },
-    );
+    const timeoutMs = Number.isFinite(deadline) ? deadline - Date.now() : 24 * 3600 * 1000;
+    const outcome = await this.lean.unary(path, this.headers(upstreamProjectId), request, timeoutMs, signal);
+    if (outcome.response !== undefined) call.received();
+    call.ended(outcome.code);
+    return outcome;
   }
 
   clientStream(
@@ -214,12 +229,17 @@ export class UpstreamClient {
     return redactTokens(without);
   }
 
-  /** The connection's state, e.g. for readiness: `READY`, `CONNECTING`, `TRANSIENT_FAILURE`, `IDLE`. */
+  /**
+   * The upstream's state, e.g. for readiness: `READY`, `CONNECTING`, `TRANSIENT_FAILURE`, `IDLE`;
+   * TRANSIENT_FAILURE when either connection is failing, else the unary connection's.
+   */
   connectivity(): string {
-    return connectivityState[this.client.getChannel().getConnectivityState(false)] ?? "UNKNOWN";
+    const streams = connectivityState[this.client.getChannel().getConnectivityState(false)] ?? "UNKNOWN";
+    return streams === "TRANSIENT_FAILURE" ? streams : this.lean.state;
   }
 
   close(): void {
+    this.lean.close();
     this.client.close();
   }
 

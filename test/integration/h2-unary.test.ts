@@ -1,7 +1,7 @@
 import { createServer, type Server as NetServer } from "node:net";
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { H2UnaryConnection } from "../../src/loadgen/h2-unary.js";
+import { H2UnaryConnection } from "../../src/rpc/h2-unary.js";
 
 const PATH = "/test.Echo/Call";
 const bytes = (b: Buffer) => b;
@@ -40,7 +40,7 @@ async function startServer(): Promise<{ server: Server; target: string; seen: st
   return { server, target: `127.0.0.1:${port}`, seen };
 }
 
-describe("the load generator's lean HTTP/2 unary client against a grpc-js server", () => {
+describe("the lean HTTP/2 unary client (upstream forwarding, the load generator) against a grpc-js server", () => {
   let running: Awaited<ReturnType<typeof startServer>>;
   let connection: H2UnaryConnection;
 
@@ -61,6 +61,7 @@ describe("the load generator's lean HTTP/2 unary client against a grpc-js server
       connection.unary(PATH, { authorization: "Bearer two" }, big, 5000),
     ]);
     expect(outcomes.map((o) => o.code)).toEqual([status.OK, status.OK]);
+    expect(outcomes.map((o) => o.response?.toString())).toEqual(["ok", "ok"]);
     expect(running.seen).toContain("hello Bearer one 5");
     expect(running.seen).toContain(`${"a".repeat(200_000)} Bearer two 200000`);
   });
@@ -70,6 +71,14 @@ describe("the load generator's lean HTTP/2 unary client against a grpc-js server
       code: status.PERMISSION_DENIED,
       details: "no: 100% refused",
     });
+  });
+
+  it("cancels a call when its signal aborts, and the connection still works", async () => {
+    const abort = new AbortController();
+    const pending = connection.unary(PATH, {}, Buffer.from("hang"), 5000, abort.signal);
+    setTimeout(() => abort.abort(), 50);
+    expect((await pending).code).toBe(status.CANCELLED);
+    expect((await connection.unary(PATH, {}, Buffer.from("again"), 5000)).code).toBe(status.OK);
   });
 
   it("gives up at the deadline with DEADLINE_EXCEEDED, and the connection still works", async () => {
@@ -84,10 +93,34 @@ describe("the load generator's lean HTTP/2 unary client against a grpc-js server
       probe.listen(0, "127.0.0.1", () => resolve((probe.address() as { port: number }).port)),
     );
     await new Promise<void>((done) => probe.close(() => done()));
-    const nobody = new H2UnaryConnection({ target: `127.0.0.1:${port}` });
+    const nobody = new H2UnaryConnection({
+      target: `127.0.0.1:${port}`,
+      initialBackoffMs: 50,
+      maxBackoffMs: 100,
+    });
     try {
-      expect((await nobody.unary(PATH, {}, Buffer.from("x"), 2000)).code).toBe(status.UNAVAILABLE);
-      expect((await nobody.unary(PATH, {}, Buffer.from("x"), 2000)).code).toBe(status.UNAVAILABLE);
+      for (let i = 0; i < 2; i++) {
+        const outcome = await nobody.unary(PATH, {}, Buffer.from("x"), 2000);
+        expect(outcome).toEqual({
+          code: status.UNAVAILABLE,
+          details: expect.stringMatching(/^No connection established/),
+        });
+      }
+      expect(nobody.state).toBe("TRANSIENT_FAILURE");
+      // Something listens there again: the connection recovers in the background, before any call.
+      const back = new Server();
+      await new Promise<void>((resolve, reject) =>
+        back.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+      try {
+        for (let i = 0; i < 100 && nobody.state !== "READY"; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(nobody.state).toBe("READY");
+        expect((await nobody.unary(PATH, {}, Buffer.from("x"), 2000)).code).toBe(status.UNIMPLEMENTED);
+      } finally {
+        back.forceShutdown();
+      }
     } finally {
       nobody.close();
     }
