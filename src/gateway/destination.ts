@@ -1,3 +1,9 @@
+import {
+  type CounterChild,
+  counterChild,
+  type HistogramChild,
+  histogramChild,
+} from "../observability/metric-children.js";
 import { grpcClientMetrics } from "../observability/grpc-client-metrics.js";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
@@ -50,10 +56,7 @@ export async function openDestination(
     const upstream = await openUpstream(forwarding, log, {
       uploadTimeoutMs: config.uploadTimeout,
       observer: grpcClientMetrics(metrics.grpcClient),
-      onUpstreamCall: (method, seconds, code) => {
-        ingest.upstreamSeconds.observe({ method }, seconds);
-        if (code !== status.OK) ingest.upstreamErrors.inc({ method, code: grpcCodeName(code) });
-      },
+      onUpstreamCall: upstreamCallMetrics(ingest),
     });
     const spoolGauges = setInterval(() => {
       const spool = upstream.spoolStats();
@@ -99,5 +102,27 @@ export async function openDestination(
     deliverOtlp: (signal, auth, request) => storeOtlp(deps, signal, auth, request, Date.now()),
     connectivity: () => undefined,
     close: () => sink.close(),
+  };
+}
+
+/** `profgate_upstream_seconds` and `_errors_total`, their series resolved once per method and code. */
+function upstreamCallMetrics(ingest: ProfgateMetrics["ingest"]) {
+  const seconds = new Map<string, HistogramChild>();
+  const errors = new Map<string, CounterChild>();
+  return (method: string, elapsed: number, code: status) => {
+    let histogram = seconds.get(method);
+    if (!histogram) {
+      histogram = histogramChild(ingest.upstreamSeconds, { method });
+      seconds.set(method, histogram);
+    }
+    histogram.observe(elapsed);
+    if (code === status.OK) return;
+    const key = `${method} ${code}`;
+    let counter = errors.get(key);
+    if (!counter) {
+      counter = counterChild(ingest.upstreamErrors, { method, code: grpcCodeName(code) });
+      errors.set(key, counter);
+    }
+    counter.inc();
   };
 }

@@ -1,3 +1,4 @@
+import { type CounterChild, counterChild, histogramChild } from "./metric-children.js";
 import type { AuthDecision } from "../auth/method-policies.js";
 import type { CacheEvent } from "../auth/authenticator.js";
 import { authReasonLabel } from "./metric-labels.js";
@@ -11,29 +12,30 @@ export function authMetricsHooks(metrics: ProfgateMetrics["auth"]): {
   onDecision: (decision: AuthDecision) => void;
   onCacheEvent: (event: CacheEvent) => void;
 } {
-  // Label children resolved once: prom-client hashes a label set on every call otherwise.
-  const allowed = metrics.decisions.labels({ result: "allowed", reason: "allowed" });
-  const denied = new Map<string, ReturnType<typeof metrics.decisions.labels>>();
+  // Label children resolved once: a call only adds.
+  const allowed = counterChild(metrics.decisions, { result: "allowed", reason: "allowed" });
+  const decisionSeconds = histogramChild(metrics.decisionSeconds, {});
+  const denied = new Map<string, CounterChild>();
   const deniedFor = (raw: string) => {
     const label = authReasonLabel(raw);
     const reason = label === "allowed" ? "internal" : label;
     let child = denied.get(reason);
     if (!child) {
-      child = metrics.decisions.labels({ result: "denied", reason });
+      child = counterChild(metrics.decisions, { result: "denied", reason });
       denied.set(reason, child);
     }
     return child;
   };
-  const events = new Map<CacheEvent, ReturnType<typeof metrics.cacheEvents.labels>>();
+  const events = new Map<CacheEvent, CounterChild>();
   return {
     onDecision(decision) {
       (decision.allowed ? allowed : deniedFor(decision.reason)).inc();
-      metrics.decisionSeconds.observe(decision.seconds);
+      decisionSeconds.observe(decision.seconds);
     },
     onCacheEvent(event) {
       let child = events.get(event);
       if (!child) {
-        child = metrics.cacheEvents.labels({ event });
+        child = counterChild(metrics.cacheEvents, { event });
         events.set(event, child);
       }
       child.inc();

@@ -1,3 +1,4 @@
+import { type CounterChild, counterChild, histogramChild } from "./metric-children.js";
 import type { UpstreamCallObserver } from "../upstream/upstream-client.js";
 import { grpcCodeName } from "./metric-labels.js";
 import type { GrpcServerMetrics } from "./metrics.js";
@@ -15,11 +16,11 @@ export function grpcClientMetrics(metrics: GrpcServerMetrics): UpstreamCallObser
         grpc_service: path.slice(1, slash),
         grpc_method: path.slice(slash + 1),
       };
-      const started = metrics.started.labels(labels);
-      const received = metrics.msgReceived.labels(labels);
-      const sent = metrics.msgSent.labels(labels);
-      const handling = metrics.handlingSeconds.labels(labels);
-      const handled: Array<{ inc(): void } | undefined> = [];
+      const started = counterChild(metrics.started, labels);
+      const received = counterChild(metrics.msgReceived, labels);
+      const sent = counterChild(metrics.msgSent, labels);
+      const handling = histogramChild(metrics.handlingSeconds, labels);
+      const handled: Array<CounterChild | undefined> = [];
       return {
         started: () => started.inc(),
         received: () => received.inc(),
@@ -27,7 +28,7 @@ export function grpcClientMetrics(metrics: GrpcServerMetrics): UpstreamCallObser
         ended(code, seconds) {
           let child = handled[code];
           if (child === undefined) {
-            child = metrics.handled.labels({ ...labels, grpc_code: grpcCodeName(code) });
+            child = counterChild(metrics.handled, { ...labels, grpc_code: grpcCodeName(code) });
             handled[code] = child;
           }
           child.inc();

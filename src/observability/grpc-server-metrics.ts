@@ -1,3 +1,4 @@
+import { type CounterChild, counterChild, histogramChild } from "./metric-children.js";
 import type { CallObserver } from "../rpc/call-events.js";
 import { grpcCodeName } from "./metric-labels.js";
 import type { GrpcServerMetrics } from "./metrics.js";
@@ -12,11 +13,11 @@ export function grpcServerMetrics(metrics: GrpcServerMetrics): CallObserver {
   return {
     forMethod(method) {
       const labels = { grpc_type: method.type, grpc_service: method.service, grpc_method: method.method };
-      const started = metrics.started.labels(labels);
-      const received = metrics.msgReceived.labels(labels);
-      const sent = metrics.msgSent.labels(labels);
-      const handling = metrics.handlingSeconds.labels(labels);
-      const handled: Array<{ inc(): void } | undefined> = [];
+      const started = counterChild(metrics.started, labels);
+      const received = counterChild(metrics.msgReceived, labels);
+      const sent = counterChild(metrics.msgSent, labels);
+      const handling = histogramChild(metrics.handlingSeconds, labels);
+      const handled: Array<CounterChild | undefined> = [];
       return {
         started: () => started.inc(),
         received: () => received.inc(),
@@ -24,7 +25,7 @@ export function grpcServerMetrics(metrics: GrpcServerMetrics): CallObserver {
         ended(end) {
           let child = handled[end.code];
           if (child === undefined) {
-            child = metrics.handled.labels({ ...labels, grpc_code: grpcCodeName(end.code) });
+            child = counterChild(metrics.handled, { ...labels, grpc_code: grpcCodeName(end.code) });
             handled[end.code] = child;
           }
           child.inc();

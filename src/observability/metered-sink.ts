@@ -1,3 +1,4 @@
+import { type CounterChild, counterChild, histogramChild } from "./metric-children.js";
 import type { Sink } from "../ingest/sink.js";
 import { describeError } from "../errors.js";
 import type { ProfgateMetrics } from "./metrics.js";
@@ -8,19 +9,20 @@ import type { ProfgateMetrics } from "./metrics.js";
  */
 export function meteredSink(inner: Sink, metrics: ProfgateMetrics): Sink {
   const { ingest, project } = metrics;
-  // Label children resolved once per method: prom-client hashes a label set on every call otherwise.
-  const children = new Map<
-    string,
-    { requests: { inc(n?: number): void }; bytes: { inc(n?: number): void } }
-  >();
+  // Label children resolved once per method: a call only adds.
+  const children = new Map<string, { requests: CounterChild; bytes: CounterChild }>();
   const byMethod = (method: string) => {
     let found = children.get(method);
     if (!found) {
-      found = { requests: ingest.requests.labels({ method }), bytes: ingest.bytes.labels({ method }) };
+      found = {
+        requests: counterChild(ingest.requests, { method }),
+        bytes: counterChild(ingest.bytes, { method }),
+      };
       children.set(method, found);
     }
     return found;
   };
+  const appendSeconds = histogramChild(ingest.sinkAppendSeconds, {});
   return {
     async append(record) {
       const started = process.hrtime.bigint();
@@ -30,7 +32,7 @@ export function meteredSink(inner: Sink, metrics: ProfgateMetrics): Sink {
         ingest.sinkErrors.inc({ reason: describeError(error).reason });
         throw error;
       } finally {
-        ingest.sinkAppendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        appendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       }
       let bytes = 0;
       for (const payload of record.payloads) bytes += payload.byteLength;
