@@ -4,7 +4,12 @@ import { counterChild, histogramChild } from "../../../src/observability/metric-
 
 function metricsOn(registry: Registry) {
   return {
-    counter: new Counter({ name: "c_total", help: "c", labelNames: ["method", "code"], registers: [registry] }),
+    counter: new Counter({
+      name: "c_total",
+      help: "c",
+      labelNames: ["method", "code"],
+      registers: [registry],
+    }),
     plain: new Counter({ name: "p_total", help: "p", registers: [registry] }),
     histogram: new Histogram({
       name: "h_seconds",
