@@ -8,6 +8,8 @@ export interface RoundMeasure {
   p99Ms: number;
   /** Server CPU per accepted call, microseconds (all watched server processes together). */
   serverCpuUsPerCall: number;
+  /** The same, per watched process, in the order they were given. */
+  processCpuUsPerCall: number[];
   /** Load generator CPU per call, microseconds. */
   clientCpuUsPerCall: number;
   codes: Record<string, number>;
@@ -27,6 +29,7 @@ export function measureOf(run: LoadgenRun): RoundMeasure {
     p50Ms: result.latencyMs.p50,
     p99Ms: result.latencyMs.p99,
     serverCpuUsPerCall: allCalls > 0 ? (serverCpu * 1e6) / allCalls : 0,
+    processCpuUsPerCall: run.serverCpuSeconds.map((s) => (allCalls > 0 ? (s * 1e6) / allCalls : 0)),
     clientCpuUsPerCall: allCalls > 0 ? (result.clientCpuSeconds * 1e6) / allCalls : 0,
     codes: result.codes,
     ...(result.junk
