@@ -82,6 +82,30 @@ describe("the Grafana dashboard and the alert rules, on a real Prometheus scrapi
     prometheus = await startPrometheus({ job: JOB, targets: instances, ruleFiles: [ALERTS_FILE] });
 
     const edgeBoot = await readBootstrap(edgeDir);
+    // OTLP/HTTP beside the agents' gRPC: profiles, logs, metrics and traces to the edge's listener.
+    const otlp = profgate([
+      "loadgen",
+      "--target",
+      edge.target,
+      "--otlp-http",
+      edge.otlpHttpUrl,
+      "--mix",
+      "otlpprofiles=1,otlplogs=1,otlpmetrics=1,otlptraces=1",
+      "--payload-bytes",
+      "1024",
+      "--token-file",
+      join(edgeDir, "agent.token"),
+      "--project",
+      edgeBoot.projectId,
+      "--agents",
+      "1",
+      "--interval",
+      "1s",
+      "--duration",
+      "5s",
+      "-o",
+      "json",
+    ]);
     const load = await profgate([
       "loadgen",
       "--target",
@@ -106,6 +130,8 @@ describe("the Grafana dashboard and the alert rules, on a real Prometheus scrapi
       "json",
     ]);
     expect(load.code, load.stderr).toBe(0);
+    const otlpLoad = await otlp;
+    expect(otlpLoad.code, `${otlpLoad.stderr}\n${otlpLoad.stdout}`).toBe(0);
 
     // Traffic is over: wait until Prometheus holds what each gateway counted last.
     for (const gateway of [core, edge]) {
