@@ -92,7 +92,7 @@ export class AgentClient {
    */
   write(
     sampleRecord: Uint8Array,
-    locationsFor: (wanted: Uint8Array) => Uint8Array,
+    locationsFor: (wanted: Uint8Array) => Uint8Array | Promise<Uint8Array>,
     options: CallOptions = {},
   ): Promise<{ wanted: Uint8Array }> {
     return new Promise((resolve, reject) => {
@@ -107,7 +107,8 @@ export class AgentClient {
       let wanted: Uint8Array | undefined;
       call.on("data", (response: WriteResponse) => {
         wanted = response.record;
-        if (response.record.length > 0) call.write({ record: locationsFor(response.record) });
+        if (response.record.length > 0)
+          Promise.resolve(locationsFor(response.record)).then((record) => call.write({ record }), reject);
       });
       call.on("error", reject);
       call.on("status", (status: { code: number }) => {

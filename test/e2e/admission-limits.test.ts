@@ -3,7 +3,12 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
-import { encodeArrowV2 } from "../../src/agent-sim/index.js";
+import {
+  encodeArrowV2,
+  encodeLocationsRecord,
+  encodeSampleRecord,
+  randomStacktraceId,
+} from "../../src/agent-sim/index.js";
 import { iamJson, profgate } from "../support/cli.js";
 import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { prepareIam } from "../support/prepare-iam.js";
@@ -161,6 +166,36 @@ describe("admission: no stranger, neighbour or viewer can exhaust the gateway", 
       [Buffer.from("abcd")],
     );
     expect(uploaded.size).toBe(4n);
+  });
+
+  it("ends a Write exchange in flight when its token is deleted", async () => {
+    const { gateway, dir, boot } = await fresh([]);
+    const agent = agentOf(gateway, boot.agentToken, boot.projectId);
+    const owner = join(dir, "owner.token");
+    const ids = [randomStacktraceId()];
+    let deletedAt = 0;
+    // The gateway asks for the stacktraces; while the agent "builds" them, its token is deleted.
+    const exchange = codeOf(
+      agent.write(encodeSampleRecord({ labels: { node: "n" }, stacktraceIds: ids }), async () => {
+        const tokens = await iamJson<Array<{ id: string }>>(gateway.adminTarget, owner, [
+          "tokens",
+          "list",
+          "--service-account",
+          boot.agentServiceAccountId,
+        ]);
+        deletedAt = performance.now();
+        await iamJson(gateway.adminTarget, owner, ["tokens", "delete", tokens[0]!.id]);
+        await new Promise((r) => setTimeout(r, 4000));
+        return encodeLocationsRecord(ids);
+      }),
+    );
+    const ended = await exchange;
+    const ms = performance.now() - deletedAt;
+    expect(ended.code).toBe(status.UNAUTHENTICATED);
+    expect(ended.details).toMatch(/revoked/);
+    // Well before the exchange's own 5 s bound.
+    expect(ms).toBeLessThan(2000);
+    expect(await sinkRecords(dir)).toEqual([]);
   });
 
   it("ends an upload in flight when its token is deleted", async () => {
