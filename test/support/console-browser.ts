@@ -111,20 +111,30 @@ export async function seriousViolations(page: Page): Promise<AxeFinding[]> {
     .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.targets.slice(0, 3).join(", ")}`);
 }
 
-/** How far the page is wider than the viewport (0 when it fits), and the widest elements if not. */
+/**
+ * How far the page is wider than the viewport (0 when it fits) and, when it is, the outermost
+ * elements that stick out (what a scrolling box clips does not count).
+ */
 export async function overflow(page: Page): Promise<{ excess: number; culprits: string[] }> {
   return page.evaluate(() => {
     const width = document.documentElement.clientWidth;
     const excess = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - width;
+    const clipped = (e: Element) => {
+      for (let up = e.parentElement; up && up !== document.body; up = up.parentElement) {
+        if (getComputedStyle(up).overflowX !== "visible") return true;
+      }
+      return false;
+    };
+    const out = (e: Element) => e.getBoundingClientRect().right > width + 1 && !clipped(e);
     const culprits =
       excess <= 0
         ? []
-        : [...document.querySelectorAll<HTMLElement>("body *")]
-            .filter((e) => e.getBoundingClientRect().right > width + 1)
+        : [...document.querySelectorAll("body *")]
+            .filter((e) => out(e) && !(e.parentElement && out(e.parentElement)))
             .slice(0, 5)
             .map(
               (e) =>
-                `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().right)}px)`,
+                `${e.tagName.toLowerCase()}#${e.id}.${e.className} (${Math.round(e.getBoundingClientRect().right)}px)`,
             );
     return { excess, culprits };
   });

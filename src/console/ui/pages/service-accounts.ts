@@ -96,13 +96,17 @@ export const serviceAccountsPage: Page = async (context, root) => {
       return h(
         "tr",
         { "data-id": account.id },
-        h("td", { class: "name-cell" }, h("a", { href: tokens }, nameText(account.name))),
+        h(
+          "td",
+          { class: "name-cell" },
+          h("a", { href: tokens }, nameText(account.name)),
+          h("code", { class: "sub-id" }, account.id),
+        ),
         h(
           "td",
           { class: "roles" },
           own ? roleChips(own, named) : h("span", { class: "muted" }, "not visible"),
         ),
-        h("td", { class: "id-cell" }, h("code", {}, account.id)),
         h("td", {}, formatDate(account.createdAt)),
         h("td", {}, `${account.tokenCount} / ${account.tokenQuota}`),
         h(
@@ -119,7 +123,7 @@ export const serviceAccountsPage: Page = async (context, root) => {
     });
     replace(
       listing,
-      table(["Name", "Roles", "ID", "Created", "Tokens", "Actions"], rows, "No service accounts yet."),
+      table(["Name and ID", "Roles", "Created", "Tokens", "Actions"], rows, "No service accounts yet."),
     );
   };
 
