@@ -298,6 +298,15 @@ describe("the IAM web console in a browser", () => {
     expect(await page.isDisabled("#sa-name")).toBe(true);
     expect(await page.isDisabled("button:has-text('Create service account')")).toBe(true);
     expect(await row("k8s-agents").getByRole("button", { name: "Delete" }).isDisabled()).toBe(true);
+    // Why, in words on the page that the disabled controls point to.
+    const reason = await row("k8s-agents")
+      .getByRole("button", { name: "Delete" })
+      .getAttribute("aria-describedby");
+    expect(await page.getAttribute("#sa-name", "aria-describedby")).toContain(reason ?? "-");
+    expect(await page.locator(`#${reason}`).isVisible()).toBe(true);
+    expect(await page.textContent(`#${reason}`)).toBe(
+      "Read-only: your role cannot create or delete service accounts (it needs serviceaccount.create and serviceaccount.delete).",
+    );
     await shot("viewer-service-accounts");
 
     await page.click("#tab-role-bindings");

@@ -97,7 +97,8 @@ export function guard(
   if (allowed) return;
   for (const control of controls) {
     control.setAttribute("disabled", "");
-    control.setAttribute("aria-describedby", noteId);
+    const described = control.getAttribute("aria-describedby");
+    control.setAttribute("aria-describedby", described ? `${described} ${noteId}` : noteId);
     control.title = `Your role does not grant ${permission}.`;
   }
 }

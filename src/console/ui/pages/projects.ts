@@ -37,7 +37,12 @@ export const projectsPage: Page = async (context, root) => {
       { tools: [refreshButton(() => void loadOrRetry(listing, "the projects", load))] },
     ),
     form,
-    readOnlyNote(NOTE, canCreate, "create or delete projects", "project.create"),
+    readOnlyNote(
+      NOTE,
+      canCreate && canDelete,
+      "create or delete projects",
+      "project.create and project.delete",
+    ),
     error.element,
     listing,
   );

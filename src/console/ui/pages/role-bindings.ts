@@ -69,7 +69,12 @@ export const roleBindingsPage: Page = async (context, root) => {
       { tools: [refreshButton(() => void loadOrRetry(listing, "the role bindings", load))] },
     ),
     form,
-    readOnlyNote(NOTE, canCreate, "create or delete role bindings", "rolebinding.create"),
+    readOnlyNote(
+      NOTE,
+      canCreate && canDelete,
+      "create or delete role bindings",
+      "rolebinding.create and rolebinding.delete",
+    ),
     error.element,
     listing,
   );

@@ -49,7 +49,12 @@ export const serviceAccountsPage: Page = async (context, root) => {
       },
     ),
     form,
-    readOnlyNote(NOTE, canCreate, "create or delete service accounts", "serviceaccount.create"),
+    readOnlyNote(
+      NOTE,
+      canCreate && canDelete,
+      "create or delete service accounts",
+      "serviceaccount.create and serviceaccount.delete",
+    ),
     error.element,
     listing,
   );

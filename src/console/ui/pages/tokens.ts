@@ -89,7 +89,12 @@ export const tokensPage: Page = async (context, root, serviceAccountId = "") => 
     ),
     roles,
     form,
-    readOnlyNote(NOTE, canCreate, "create or delete tokens", "serviceaccounttoken.create"),
+    readOnlyNote(
+      NOTE,
+      canCreate && canDelete,
+      "create or delete tokens",
+      "serviceaccounttoken.create and serviceaccounttoken.delete",
+    ),
     error.element,
     created,
     listing,
