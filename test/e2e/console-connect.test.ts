@@ -214,8 +214,47 @@ describe("connecting an agent from the console", () => {
     },
   );
 
+  it("reuses an existing account, and counts a binding it already has as done", async () => {
+    const context = await browser.newContext({ viewport: VIEWPORTS.desktop });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${gateway.consoleUrl}/#/connect`);
+      await signIn(page, boot.ownerToken);
+      await page.locator("#connect-form").waitFor();
+      // Opened without a project: none is chosen for the person.
+      expect(await page.inputValue("#connect-project")).toBe("");
+      await page.click("#connect-submit");
+      await page
+        .locator("#connect-form [role=alert]", { hasText: "Choose the project the agent pushes to." })
+        .waitFor();
+      await page.selectOption("#connect-project", { label: "prod-desktop" });
+      await page.selectOption("#connect-account", { label: "agents-desktop" });
+      expect(await page.locator("#connect-account-name").isVisible()).toBe(false);
+      await page.check("#connect-role-profile-writer");
+      const steps = async (tokenName: string) => {
+        await page.fill("#connect-token-name", tokenName);
+        await page.click("#connect-submit");
+        await page.locator("#connect-steps li", { hasText: `Token “${tokenName}” created.` }).waitFor();
+        secrets.push(await page.inputValue("#new-token"));
+        return page.locator("#connect-steps li").allTextContents();
+      };
+      expect(await steps("second")).toEqual([
+        "Service account “agents-desktop” chosen.",
+        "Role profile-writer granted to “agents-desktop” on project “prod-desktop”.",
+        "Token “second” created.",
+      ]);
+      expect(await steps("third")).toEqual([
+        "Service account “agents-desktop” chosen.",
+        "“agents-desktop” already had role profile-writer on project “prod-desktop”.",
+        "Token “third” created.",
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("leaves no token in the gateway's log", async () => {
-    expect(secrets).toHaveLength(2);
+    expect(secrets).toHaveLength(4);
     const log = await gateway.log();
     for (const secret of secrets) expect(log).not.toContain(secret.slice("psc_v1_".length));
   });
