@@ -141,6 +141,7 @@ describe("the console's feedback, defaults and cues", () => {
       "⚠ No role: every call with its tokens is refused",
     );
     expect(await page.inputValue("#sa-name")).toBe("");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("sa-name");
 
     await page.click("#tab-role-bindings");
     await row("agent", "writer").waitFor();

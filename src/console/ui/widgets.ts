@@ -150,6 +150,9 @@ export function onSubmit(
       error.show(e);
     } finally {
       button.disabled = !allowed;
+      // A disabled button drops focus to the body; bring it back to the form's first field.
+      if (document.activeElement === document.body || document.activeElement === null)
+        (form.querySelector<HTMLElement>("input:not([type=hidden]), select") ?? button).focus();
     }
   });
 }
