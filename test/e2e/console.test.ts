@@ -128,13 +128,13 @@ describe("the IAM web console in a browser", () => {
     expect(await clipboard()).toBe(projectId);
     await row("production").getByRole("link", { name: "Connect an agent to project production" }).click();
     await page.getByText("Already have a token?").click();
-    await page.locator("#agent-command").waitFor();
-    const command = (await page.textContent("#agent-command")) ?? "";
+    await page.locator("#agent-command-template").waitFor();
+    const command = (await page.textContent("#agent-command-template")) ?? "";
     expect(command).toContain(`--remote-store-address=${gateway.target}`);
     expect(command).toContain("--remote-store-insecure");
     expect(command).toContain("--remote-store-bearer-token-file=");
     expect(command).toContain(`--remote-store-grpc-headers=projectID=${projectId}`);
-    const manifest = (await page.textContent("#agent-manifest")) ?? "";
+    const manifest = (await page.textContent("#agent-manifest-template")) ?? "";
     expect(manifest).toContain("kind: Secret");
     expect(manifest).toContain("kind: DaemonSet");
     expect(manifest).toContain(`--remote-store-grpc-headers=projectID=${projectId}`);
@@ -326,7 +326,7 @@ describe("the IAM web console in a browser", () => {
     await page.locator(".note", { hasText: "connecting an agent needs" }).waitFor();
     expect(await page.isDisabled("#connect-submit")).toBe(true);
     await page.getByText("Already have a token?").click();
-    await page.locator("#agent-command").waitFor();
+    await page.locator("#agent-command-template").waitFor();
     await shot("viewer-connect");
 
     await page.click("#tab-service-accounts");

@@ -31,15 +31,17 @@ function snippet(id: string, title: string, text: string, secret: string | undef
 
 /**
  * The parca-agent command line and the Kubernetes Secret + DaemonSet for `projectId`, each with
- * a copy button; `token` filled in when there is one, a placeholder otherwise.
+ * a copy button; `token` filled in when there is one (ids `agent-command`, `agent-manifest`), a
+ * placeholder otherwise (ids `…-template`, so that both can be on one page).
  */
 export function agentSnippets(endpoint: AgentEndpoint, projectId: string, token?: string): HTMLElement {
+  const suffix = token ? "" : "-template";
   return h(
     "div",
     { class: "snippets" },
-    snippet("agent-command", "Command line", agentCommand(endpoint, projectId, token), token),
+    snippet(`agent-command${suffix}`, "Command line", agentCommand(endpoint, projectId, token), token),
     snippet(
-      "agent-manifest",
+      `agent-manifest${suffix}`,
       "Kubernetes Secret + DaemonSet",
       kubernetesManifest(endpoint, projectId, token),
       token,
