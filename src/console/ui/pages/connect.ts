@@ -1,13 +1,12 @@
 import { agentSnippets } from "../agent-snippets.js";
-import { api, type Project, type ServiceAccount, type Token } from "../api.js";
+import { api, type Project, type ServiceAccount } from "../api.js";
 import type { Context, Page } from "../context.js";
-import { copyButton } from "../copy-button.js";
 import { append, h, replace } from "../dom.js";
 import { expiryField } from "../expiry-field.js";
 import { isAlreadyExists, loadOrRetry, messageOf, toast } from "../feedback.js";
-import { formatDate } from "../format.js";
 import { nameField } from "../name-field.js";
 import { errorLine, guard, pageHead } from "../widgets.js";
+import { connectResult } from "./connect-result.js";
 import { connectAgent } from "./connect-steps.js";
 
 const NEW = "new";
@@ -22,35 +21,6 @@ function roleChoice(context: Context, role: string, checked: boolean): HTMLEleme
     { class: "choice" },
     h("input", { type: "radio", name: "connect-role", id, value: role, checked }),
     h("label", { for: id }, h("strong", {}, role), h("span", { class: "muted" }, ` — ${description}`)),
-  );
-}
-
-/** The token, shown once, and the set-up with it filled in. */
-function result(context: Context, project: Project, account: ServiceAccount, token: Token): HTMLElement {
-  const secret = h("input", {
-    id: "new-token",
-    class: "secret",
-    readonly: true,
-    value: token.token,
-    "aria-label": "The new token",
-  });
-  secret.addEventListener("focus", () => secret.select());
-  return h(
-    "section",
-    { class: "card new-token", id: "connect-result", "aria-labelledby": "connect-result-title" },
-    h("h2", { id: "connect-result-title", tabindex: -1 }, `Ready: run the agent for “${project.name}”`),
-    h(
-      "p",
-      { class: "warning" },
-      `This is the token “${token.name}” of “${account.name}”${token.expiresAt ? `, valid until ${formatDate(token.expiresAt)}` : ", which never expires"}. Copy it now: it will not be shown again.`,
-    ),
-    h(
-      "div",
-      { class: "copy-row" },
-      secret,
-      copyButton(() => secret.value, "Copy", { source: secret, name: "Copy the new token" }),
-    ),
-    agentSnippets(context.endpoint, project.id, token.token),
   );
 }
 
@@ -200,7 +170,7 @@ export const connectPage: Page = async (context, root, projectId) => {
           throw e;
         });
         append(steps, h("li", {}, `Token “${done.token.name}” created.`));
-        replace(outcome, result(context, chosen, done.account, done.token));
+        replace(outcome, connectResult(context, chosen, done.account, done.token));
         toast(`Agent set-up ready for “${chosen.name}”. Copy the token now.`);
         document.getElementById("connect-result-title")?.focus();
       } catch (e) {

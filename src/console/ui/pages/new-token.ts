@@ -1,9 +1,9 @@
 import { agentSnippets } from "../agent-snippets.js";
 import { api, type Project, type RoleBinding, type Token } from "../api.js";
 import type { Context } from "../context.js";
-import { copyButton } from "../copy-button.js";
 import { h, replace } from "../dom.js";
 import { canPush } from "../role-summary.js";
+import { secretBox } from "../secret-box.js";
 
 /**
  * The secret of a new token, shown once, with a copy button and the warning; then the agent's
@@ -18,16 +18,6 @@ export function newTokenPanel(
   bindings: readonly RoleBinding[] | undefined,
   dismiss: () => void,
 ): HTMLElement {
-  const secret = h("input", {
-    id: "new-token",
-    class: "secret",
-    readonly: true,
-    value: created.token,
-    spellcheck: "false",
-    autocomplete: "off",
-    "aria-label": "The new token",
-  });
-  secret.addEventListener("focus", () => secret.select());
   const firstBound = projects.find((p) => bindings && canPush(bindings, p.id)) ?? projects[0];
   const project = h(
     "select",
@@ -62,12 +52,7 @@ export function newTokenPanel(
       { class: "warning" },
       "Copy it now: it will not be shown again. Only its hash is stored, so it cannot be recovered.",
     ),
-    h(
-      "div",
-      { class: "copy-row" },
-      secret,
-      copyButton(() => secret.value, "Copy", { source: secret, name: "Copy the new token" }),
-    ),
+    secretBox(created.token),
     h("h3", { class: "setup-title" }, "Set up an agent with this token"),
     h("div", { class: "field" }, h("label", { for: "new-token-project" }, "Project"), project),
     setup,
