@@ -107,6 +107,8 @@ describe("connecting an agent from the console", () => {
         expect(await page.locator("#connect-project option:checked").textContent()).toBe(project);
         expect(await page.inputValue("#connect-account")).toBe("new");
         expect(await page.isChecked("#connect-role-writer")).toBe(true);
+        expect(await page.inputValue("#connect-token-name")).toBe("parca-agent");
+        expect(await page.textContent("#connect-token-name-hint")).toBe("1 to 128 characters (11 so far).");
         expect(await page.inputValue("#connect-expiry")).toBe("90");
         await page.selectOption("#connect-expiry", "never");
         expect(await page.locator("#connect-expiry-warning").isVisible()).toBe(true);

@@ -14,7 +14,7 @@ export interface NameField {
   refuse(reason: string): void;
 }
 
-export function nameField(id: string, label: string, placeholder: string): NameField {
+export function nameField(id: string, label: string, placeholder: string, initial = ""): NameField {
   const hintId = `${id}-hint`;
   const input = h("input", {
     id,
@@ -24,6 +24,7 @@ export function nameField(id: string, label: string, placeholder: string): NameF
     spellcheck: "false",
     "aria-describedby": hintId,
   });
+  input.value = initial;
   const hint = h("span", { id: hintId, class: "field-hint" });
   const show = () => {
     const length = input.value.trim().length;

@@ -66,8 +66,7 @@ export const connectPage: Page = async (context, root, projectId) => {
     account.addEventListener("change", () => {
       accountName.element.hidden = account.value !== NEW;
     });
-    const tokenName = nameField("connect-token-name", "Token name", "e.g. cluster-a");
-    tokenName.input.value = "parca-agent";
+    const tokenName = nameField("connect-token-name", "Token name", "e.g. cluster-a", "parca-agent");
     const expires = expiryField("connect-expiry");
     const submit = h("button", { type: "submit", class: "primary", id: "connect-submit" }, "Connect agent");
     const roles = h(
