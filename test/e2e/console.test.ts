@@ -126,26 +126,26 @@ describe("the IAM web console in a browser", () => {
     expect(projectId).toMatch(/^[0-9a-f-]{36}$/);
     await row("production").getByRole("button", { name: "Copy ID" }).click();
     expect(await clipboard()).toBe(projectId);
-    await row("production").getByRole("link", { name: "Agent set-up" }).click();
-    await page.locator("#agent-command").waitFor();
-    const command = (await page.textContent("#agent-command")) ?? "";
+    await row("production").getByRole("link", { name: "Connect an agent to project production" }).click();
+    await page.getByText("Already have a token?").click();
+    await page.locator("#agent-command-template").waitFor();
+    const command = (await page.textContent("#agent-command-template")) ?? "";
     expect(command).toContain(`--remote-store-address=${gateway.target}`);
     expect(command).toContain("--remote-store-insecure");
     expect(command).toContain("--remote-store-bearer-token-file=");
     expect(command).toContain(`--remote-store-grpc-headers=projectID=${projectId}`);
-    const manifest = (await page.textContent("#agent-manifest")) ?? "";
+    const manifest = (await page.textContent("#agent-manifest-template")) ?? "";
     expect(manifest).toContain("kind: Secret");
     expect(manifest).toContain("kind: DaemonSet");
     expect(manifest).toContain(`--remote-store-grpc-headers=projectID=${projectId}`);
-    await shot("projects");
+    expect(manifest).toContain('token: "<paste the psc_v1_ token>"');
+    await shot("connect-placeholder");
 
     // Service accounts: an API error shows as its sentence; then a real one.
     await page.click("#tab-service-accounts");
     await page.fill("#sa-name", "   ");
     await page.click("button:has-text('Create service account')");
-    await expect(alert().textContent()).resolves.toBe(
-      "A service account name must be 1 to 128 printable characters.",
-    );
+    await alert().filter({ hasText: "Enter a name (1 to 128 characters)." }).waitFor();
     await page.fill("#sa-name", "k8s-agents");
     await page.click("button:has-text('Create service account')");
     await row("k8s-agents").waitFor();
@@ -181,7 +181,7 @@ describe("the IAM web console in a browser", () => {
     expect(fleetToken).toMatch(TOKEN);
     expect(await page.getAttribute("#new-token", "readonly")).not.toBeNull();
     expect(await page.textContent(".new-token .warning")).toContain("it will not be shown again");
-    await page.locator(".new-token").getByRole("button", { name: "Copy" }).click();
+    await page.getByRole("button", { name: "Copy the new token" }).click();
     expect(await clipboard()).toBe(fleetToken);
     expect(await row("cluster-a").locator(".last-used").textContent()).toBe("never");
     expect(await page.textContent(".quota")).toBe("1 / 100 tokens");
@@ -194,7 +194,7 @@ describe("the IAM web console in a browser", () => {
     expect(await page.locator("#new-token").count()).toBe(0);
     let lastUsed = "";
     for (let i = 0; i < 50 && !/just now/.test(lastUsed); i++) {
-      await page.click("#refresh-tokens");
+      await page.getByRole("button", { name: "Refresh" }).click();
       await row("cluster-a").waitFor();
       lastUsed = (await row("cluster-a").locator(".last-used").textContent()) ?? "";
       if (!/just now/.test(lastUsed)) await page.waitForTimeout(100);
@@ -275,7 +275,7 @@ describe("the IAM web console in a browser", () => {
     await page.locator(`#rb-subject option[value="${viewerId}"]`).waitFor({ state: "attached" });
     await page.selectOption("#rb-subject", viewerId);
     await page.selectOption("#rb-role", "viewer");
-    await page.selectOption("#rb-project", "");
+    await page.selectOption("#rb-project", "organization");
     await page.click("button:has-text('Create role binding')");
     await row("auditor", "viewer").waitFor();
     await page.goto(`${gateway.consoleUrl}/#/service-accounts/${viewerId}`);
@@ -298,6 +298,15 @@ describe("the IAM web console in a browser", () => {
     expect(await page.isDisabled("#sa-name")).toBe(true);
     expect(await page.isDisabled("button:has-text('Create service account')")).toBe(true);
     expect(await row("k8s-agents").getByRole("button", { name: "Delete" }).isDisabled()).toBe(true);
+    // Why, in words on the page that the disabled controls point to.
+    const reason = await row("k8s-agents")
+      .getByRole("button", { name: "Delete" })
+      .getAttribute("aria-describedby");
+    expect(await page.getAttribute("#sa-name", "aria-describedby")).toContain(reason ?? "-");
+    expect(await page.locator(`#${reason}`).isVisible()).toBe(true);
+    expect(await page.textContent(`#${reason}`)).toBe(
+      "Read-only: your role cannot create or delete service accounts (it needs serviceaccount.create and serviceaccount.delete).",
+    );
     await shot("viewer-service-accounts");
 
     await page.click("#tab-role-bindings");
@@ -312,9 +321,13 @@ describe("the IAM web console in a browser", () => {
     await row("production").waitFor();
     expect(await page.isDisabled("button:has-text('Create project')")).toBe(true);
     expect(await row("production").getByRole("button", { name: "Delete" }).isDisabled()).toBe(true);
-    await row("production").getByRole("link", { name: "Agent set-up" }).click();
-    await page.locator("#agent-command").waitFor();
     await shot("viewer-projects");
+    await row("production").getByRole("link", { name: "Connect an agent to project production" }).click();
+    await page.locator(".note", { hasText: "connecting an agent needs" }).waitFor();
+    expect(await page.isDisabled("#connect-submit")).toBe(true);
+    await page.getByText("Already have a token?").click();
+    await page.locator("#agent-command-template").waitFor();
+    await shot("viewer-connect");
 
     await page.click("#tab-service-accounts");
     await row("k8s-agents").getByRole("link", { name: "Tokens" }).click();

@@ -3,19 +3,32 @@ import type { AgentEndpoint } from "./api.js";
 /** Where the snippets have parca-agent read its token. */
 export const TOKEN_FILE = "/var/profgate/token";
 
-/** The parca-agent command line that pushes to this gateway, for `projectId`. */
-export function agentCommand(endpoint: AgentEndpoint, projectId: string, tokenFile = TOKEN_FILE): string {
-  return [
-    "parca-agent",
-    `--remote-store-address=${endpoint.address}`,
-    ...(endpoint.tls ? [] : ["--remote-store-insecure"]),
-    `--remote-store-bearer-token-file=${tokenFile}`,
-    `--remote-store-grpc-headers=projectID=${projectId}`,
-  ].join(" \\\n  ");
+/** What the snippets show where the token goes when there is none to fill in. */
+export const TOKEN_PLACEHOLDER = "<paste the psc_v1_ token>";
+
+/**
+ * The parca-agent command line that pushes to this gateway, for `projectId`; with `token`, it is
+ * first written to the token file, readable by its owner only.
+ */
+export function agentCommand(endpoint: AgentEndpoint, projectId: string, token?: string): string {
+  const dir = TOKEN_FILE.slice(0, TOKEN_FILE.lastIndexOf("/"));
+  const save = token
+    ? `mkdir -p ${dir} && (umask 077 && printf '%s' '${token}' > ${TOKEN_FILE})\n`
+    : `# Save the token in ${TOKEN_FILE} (mode 0600) first.\n`;
+  return (
+    save +
+    [
+      "parca-agent",
+      `--remote-store-address=${endpoint.address}`,
+      ...(endpoint.tls ? [] : ["--remote-store-insecure"]),
+      `--remote-store-bearer-token-file=${TOKEN_FILE}`,
+      `--remote-store-grpc-headers=projectID=${projectId}`,
+    ].join(" \\\n  ")
+  );
 }
 
-/** A Kubernetes namespace, Secret (the token, to fill in) and DaemonSet running parca-agent on every node. */
-export function kubernetesManifest(endpoint: AgentEndpoint, projectId: string): string {
+/** A Kubernetes namespace, Secret (the token, or a placeholder) and DaemonSet running parca-agent on every node. */
+export function kubernetesManifest(endpoint: AgentEndpoint, projectId: string, token?: string): string {
   const args = [
     "--node=$(NODE_NAME)",
     `--remote-store-address=${endpoint.address}`,
@@ -47,7 +60,7 @@ metadata:
 type: Opaque
 stringData:
   # A token of a service account bound writer (or profile-writer) on this project.
-  token: "<paste the psc_v1_ token>"
+  token: "${token ?? TOKEN_PLACEHOLDER}"
 ---
 apiVersion: apps/v1
 kind: DaemonSet

@@ -2,11 +2,13 @@ import { type AgentEndpoint, ApiError, api, type Me, type RoleInfo, whenUnauthen
 import type { Context, Page } from "./context.js";
 import { h, replace } from "./dom.js";
 import { auditPage } from "./pages/audit.js";
+import { connectPage } from "./pages/connect.js";
 import { projectsPage } from "./pages/projects.js";
 import { roleBindingsPage } from "./pages/role-bindings.js";
 import { serviceAccountsPage } from "./pages/service-accounts.js";
 import { signInPage } from "./pages/sign-in.js";
 import { tokensPage } from "./pages/tokens.js";
+import { keepTimesCurrent } from "./relative-time.js";
 import { session } from "./session.js";
 
 const TABS: Array<[string, string]> = [
@@ -14,6 +16,7 @@ const TABS: Array<[string, string]> = [
   ["role-bindings", "Role bindings"],
   ["projects", "Projects"],
   ["audit", "Audit log"],
+  ["connect", "Connect an agent"],
 ];
 
 /** Hash routes (never carrying a secret): pattern, page, and the tab it belongs to. */
@@ -21,7 +24,9 @@ const ROUTES: Array<[RegExp, Page, string]> = [
   [/^#\/service-accounts\/([0-9a-f-]+)$/, tokensPage, "service-accounts"],
   [/^#\/service-accounts$/, serviceAccountsPage, "service-accounts"],
   [/^#\/role-bindings$/, roleBindingsPage, "role-bindings"],
-  [/^#\/projects(?:\/([0-9a-f-]+))?$/, projectsPage, "projects"],
+  [/^#\/projects$/, projectsPage, "projects"],
+  [/^#\/(?:connect|projects)\/([0-9a-f-]+)$/, connectPage, "connect"],
+  [/^#\/connect$/, connectPage, "connect"],
   [/^#\/audit$/, auditPage, "audit"],
 ];
 
@@ -66,15 +71,15 @@ function shell(context: Context): { main: HTMLElement; tabs: Map<string, HTMLEle
         { class: "who" },
         h(
           "span",
-          {},
-          "Organization ",
-          h("strong", { id: "org-name" }, me.organization.name || me.organization.id),
+          { class: "who-item" },
+          h("span", { class: "who-label" }, "Organization "),
+          h("strong", { id: "org-name", class: "name" }, me.organization.name || me.organization.id),
         ),
         h(
           "span",
-          {},
-          "Signed in as ",
-          h("strong", { id: "me-name" }, me.serviceAccount.name || me.serviceAccount.id),
+          { class: "who-item" },
+          h("span", { class: "who-label" }, "Signed in as "),
+          h("strong", { id: "me-name", class: "name" }, me.serviceAccount.name || me.serviceAccount.id),
           h("span", { class: "role" }, ` · role ${whoLine(me)}`),
         ),
         readOnly ? h("span", { class: "badge" }, "read-only") : null,
@@ -85,7 +90,7 @@ function shell(context: Context): { main: HTMLElement; tabs: Map<string, HTMLEle
         ),
       ),
     ),
-    h("nav", { class: "tabs" }, ...tabs.values()),
+    h("nav", { class: "tabs", "aria-label": "Console" }, ...tabs.values()),
     main,
   );
   return { main, tabs };
@@ -102,11 +107,20 @@ async function route(): Promise<void> {
     location.replace("#/service-accounts");
     return;
   }
-  for (const [id, tab] of current.tabs) tab.classList.toggle("active", id === found.tab);
+  for (const [id, tab] of current.tabs) {
+    tab.classList.toggle("active", id === found.tab);
+    if (id === found.tab) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+  }
   // Each visit renders into its own element, so a slow earlier page cannot overwrite this one.
   const root = h("div", { class: "page" });
   replace(current.main, root);
   await found.page(current.context, root, found.match?.[1]);
+  if (!root.isConnected) return;
+  // The heading names the page: for the title, and where focus lands, as after a page load.
+  const heading = root.querySelector<HTMLElement>("h1");
+  document.title = `${heading?.textContent ?? "profgate"} · profgate console`;
+  if (!root.contains(document.activeElement)) heading?.focus({ preventScroll: false });
 }
 
 async function open(): Promise<void> {
@@ -127,6 +141,7 @@ async function open(): Promise<void> {
 }
 
 whenUnauthenticated((error) => signOut(error.message));
+keepTimesCurrent();
 window.addEventListener("hashchange", () => void route());
 if (session.token()) void open();
 else showSignIn();

@@ -1,5 +1,5 @@
-import { ApiError } from "./api.js";
 import { append, h, replace } from "./dom.js";
+import { messageOf } from "./feedback.js";
 
 /** An error line (role=alert) that shows the API's sentence, and hides when cleared. */
 export function errorLine(): { element: HTMLParagraphElement; show(error: unknown): void; clear(): void } {
@@ -7,9 +7,7 @@ export function errorLine(): { element: HTMLParagraphElement; show(error: unknow
   return {
     element,
     show(error) {
-      const text =
-        error instanceof ApiError || error instanceof Error ? error.message : "Something went wrong.";
-      replace(element, text);
+      replace(element, messageOf(error));
       element.hidden = false;
     },
     clear() {
@@ -50,70 +48,84 @@ export function confirmDialog(title: string, message: string, action: string): P
   });
 }
 
-async function writeClipboard(text: string, fallbackFrom?: HTMLInputElement | HTMLTextAreaElement) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // No clipboard API (plain HTTP on a non-loopback host): copy the selection instead.
-    if (!fallbackFrom) return false;
-    fallbackFrom.select();
-    return document.execCommand("copy");
-  }
-}
-
-/** A button that copies `text()` to the clipboard and says so. */
-export function copyButton(
-  text: () => string,
-  label = "Copy",
-  source?: HTMLInputElement | HTMLTextAreaElement,
-  size = "",
-): HTMLButtonElement {
-  const button = h("button", { type: "button", class: `copy secondary ${size}`.trim() }, label);
-  button.addEventListener("click", async () => {
-    const done = await writeClipboard(text(), source);
-    replace(button, done ? "Copied" : "Press Ctrl+C");
-    setTimeout(() => replace(button, label), 1500);
-  });
-  return button;
-}
-
-/** A table with a header row; `empty` shown as one row when there are no rows. */
+/**
+ * A table with a header row; `empty` shown as one row when there are no rows. Each cell carries
+ * its column's name, which narrow screens show beside it when the rows stack.
+ */
 export function table(headers: string[], rows: HTMLTableRowElement[], empty: string): HTMLTableElement {
-  const body = h("tbody");
+  const body = h("tbody", { role: "rowgroup" });
   if (rows.length === 0)
-    append(body, h("tr", {}, h("td", { colspan: headers.length, class: "empty" }, empty)));
-  else append(body, ...rows);
+    append(
+      body,
+      h("tr", { role: "row" }, h("td", { colspan: headers.length, class: "empty", role: "cell" }, empty)),
+    );
+  for (const row of rows) {
+    row.setAttribute("role", "row");
+    [...row.cells].forEach((cell, i) => {
+      cell.setAttribute("role", "cell");
+      cell.dataset["label"] = headers[i] ?? "";
+    });
+    body.appendChild(row);
+  }
   return h(
     "table",
-    {},
-    h("thead", {}, h("tr", {}, ...headers.map((t) => h("th", { scope: "col" }, t)))),
+    { class: "stack", role: "table" },
+    h(
+      "thead",
+      { role: "rowgroup" },
+      h("tr", { role: "row" }, ...headers.map((t) => h("th", { scope: "col", role: "columnheader" }, t))),
+    ),
     body,
   );
 }
 
-/** Disables `controls` when the caller lacks `permission`, saying which permission. */
-export function guard(allowed: boolean, permission: string, ...controls: HTMLElement[]): void {
+/** A name that fits its column: cut with an ellipsis, the whole of it on hover and on focus. */
+export function nameText(name: string): HTMLSpanElement {
+  return h("span", { class: "name", title: name }, name);
+}
+
+/**
+ * Disables `controls` when the caller lacks `permission`; they point to the note (`noteId`)
+ * that says why in visible text.
+ */
+export function guard(
+  allowed: boolean,
+  permission: string,
+  noteId: string,
+  ...controls: HTMLElement[]
+): void {
   if (allowed) return;
   for (const control of controls) {
     control.setAttribute("disabled", "");
+    const described = control.getAttribute("aria-describedby");
+    control.setAttribute("aria-describedby", described ? `${described} ${noteId}` : noteId);
     control.title = `Your role does not grant ${permission}.`;
   }
 }
 
-/** The heading of a page: title, an optional quota badge and a one-line lead. */
-export function pageHead(title: string, lead: string, quota?: string): HTMLElement {
+/** A button that reloads what a page shows. */
+export function refreshButton(onClick: () => void): HTMLButtonElement {
+  return h("button", { type: "button", class: "secondary small refresh", onclick: onClick }, "Refresh");
+}
+
+/** The heading of a page: title, an optional quota badge, a one-line lead, and its tools. */
+export function pageHead(
+  title: string,
+  lead: string,
+  options: { quota?: HTMLElement; tools?: HTMLElement[] } = {},
+): HTMLElement {
   return h(
     "header",
     { class: "page-head" },
-    h("div", { class: "title-row" }, h("h1", {}, title), quota ? h("span", { class: "quota" }, quota) : null),
+    h(
+      "div",
+      { class: "title-row" },
+      h("h1", { tabindex: -1 }, title),
+      options.quota ?? null,
+      h("div", { class: "head-tools" }, ...(options.tools ?? [])),
+    ),
     h("p", { class: "lead" }, lead),
   );
-}
-
-/** The name field of a create form. */
-export function nameInput(id: string, placeholder: string): HTMLInputElement {
-  return h("input", { id, name: "name", required: true, maxlength: 128, placeholder, autocomplete: "off" });
 }
 
 /**
@@ -127,6 +139,7 @@ export function onSubmit(
   error: ReturnType<typeof errorLine>,
   action: () => Promise<unknown>,
 ): void {
+  form.noValidate = true;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.clear();
@@ -137,23 +150,25 @@ export function onSubmit(
       error.show(e);
     } finally {
       button.disabled = !allowed;
+      // A disabled button drops focus to the body; bring it back to the form's first field.
+      if (document.activeElement === document.body || document.activeElement === null)
+        (form.querySelector<HTMLElement>("input:not([type=hidden]), select") ?? button).focus();
     }
   });
 }
 
 /**
- * A row's Delete button, disabled without `permission`: asks with `confirm` (the dialog's title,
- * message and action), then runs `action`, showing a failure on the error line.
+ * A row's Delete button, disabled without `permission`, named for its row (`name`, e.g. "Delete
+ * service account agent"): asks with `confirm`, then runs `action`, a failure on the error line.
  */
 export function deleteButton(
-  allowed: boolean,
-  permission: string,
+  options: { allowed: boolean; permission: string; noteId: string; name: string },
   error: ReturnType<typeof errorLine>,
   confirm: () => [title: string, message: string, action: string],
   action: () => Promise<unknown>,
 ): HTMLButtonElement {
-  const remove = h("button", { type: "button", class: "danger small" }, "Delete");
-  guard(allowed, permission, remove);
+  const remove = h("button", { type: "button", class: "danger small", "aria-label": options.name }, "Delete");
+  guard(options.allowed, options.permission, options.noteId, remove);
   remove.addEventListener("click", async () => {
     if (!(await confirmDialog(...confirm()))) return;
     error.clear();
@@ -162,9 +177,14 @@ export function deleteButton(
   return remove;
 }
 
-/** A note for a form the caller may not use. */
-export function readOnlyNote(allowed: boolean, what: string, permission: string): HTMLElement | null {
+/** A note for what the caller may not do, which disabled controls point to; null when allowed. */
+export function readOnlyNote(
+  id: string,
+  allowed: boolean,
+  what: string,
+  permission: string,
+): HTMLElement | null {
   return allowed
     ? null
-    : h("p", { class: "note" }, `Read-only: your role cannot ${what} (it needs ${permission}).`);
+    : h("p", { class: "note", id }, `Read-only: your role cannot ${what} (it needs ${permission}).`);
 }

@@ -1,23 +1,25 @@
 import { type AuditEvent, api, type Project, type ServiceAccount } from "../api.js";
 import type { Page } from "../context.js";
 import { h, replace } from "../dom.js";
+import { loadOrRetry } from "../feedback.js";
 import { formatDate } from "../format.js";
-import { errorLine, pageHead, readOnlyNote, table } from "../widgets.js";
+import { nameText, pageHead, readOnlyNote, refreshButton, table } from "../widgets.js";
 
 /** The organization's IAM changes, newest first (owners only). */
 export const auditPage: Page = async (context, root) => {
-  const error = errorLine();
   const listing = h("div", { class: "card" });
+  const allowed = context.can("auditlog.list");
   const head = pageHead(
     "Audit log",
     "Who changed what in this organization's IAM, newest first (the last 100 changes).",
+    allowed ? { tools: [refreshButton(() => void loadOrRetry(listing, "the audit log", load))] } : {},
   );
-  if (!context.can("auditlog.list")) {
-    replace(root, head, readOnlyNote(false, "read the audit log", "auditlog.list"));
+  if (!allowed) {
+    replace(root, head, readOnlyNote("audit-read-only", false, "read the audit log", "auditlog.list"));
     return;
   }
-  replace(root, head, error.element, listing);
-  try {
+  replace(root, head, listing);
+  const load = async () => {
     const [{ events }, accounts, projects] = await Promise.all([
       api<{ events: AuditEvent[] }>("GET", "audit-events?limit=100"),
       api<{ serviceAccounts: ServiceAccount[] }>("GET", "service-accounts").then((r) => r.serviceAccounts),
@@ -31,7 +33,7 @@ export const auditPage: Page = async (context, root) => {
         "tr",
         {},
         h("td", { class: "nowrap", title: event.time }, formatDate(event.time)),
-        h("td", {}, event.actor ? named(event.actor) : "bootstrap"),
+        h("td", { class: "name-cell" }, nameText(event.actor ? named(event.actor) : "bootstrap")),
         h("td", {}, h("code", {}, event.action)),
         h("td", { title: event.resourceId }, h("code", {}, `${event.resourceId.slice(0, 8)}…`)),
         h(
@@ -44,7 +46,6 @@ export const auditPage: Page = async (context, root) => {
       ),
     );
     replace(listing, table(["Time", "Actor", "Action", "Resource", "Details"], rows, "No changes yet."));
-  } catch (e) {
-    error.show(e);
-  }
+  };
+  await loadOrRetry(listing, "the audit log", load);
 };

@@ -1,85 +1,50 @@
-import { agentCommand, kubernetesManifest } from "../agent-setup.js";
 import { api, type Project, type RoleBinding } from "../api.js";
-import type { Context, Page } from "../context.js";
+import type { Page } from "../context.js";
+import { copyButton } from "../copy-button.js";
 import { h, replace } from "../dom.js";
+import { highlightRow, isAlreadyExists, loadOrRetry, toast } from "../feedback.js";
 import { formatDate, plural } from "../format.js";
+import { nameField } from "../name-field.js";
 import {
-  copyButton,
   deleteButton,
   errorLine,
   guard,
-  nameInput,
+  nameText,
   onSubmit,
   pageHead,
   readOnlyNote,
+  refreshButton,
   table,
 } from "../widgets.js";
 
-function snippet(id: string, title: string, text: string): HTMLElement {
-  return h(
-    "div",
-    { class: "snippet" },
-    h(
-      "div",
-      { class: "snippet-head" },
-      h("h3", {}, title),
-      copyButton(() => text),
-    ),
-    h("pre", { id }, h("code", {}, text)),
-  );
-}
+const NOTE = "projects-read-only";
 
-/** The ready-to-paste set-up of parca-agent for one project. */
-function setupPanel(context: Context, project: Project): HTMLElement {
-  return h(
-    "section",
-    { class: "card setup", id: "agent-setup" },
-    h("h2", {}, `Set up parca-agent for “${project.name}”`),
-    h(
-      "ol",
-      { class: "steps" },
-      h(
-        "li",
-        {},
-        "Bind a service account ",
-        h("a", { href: "#/role-bindings" }, "writer on this project"),
-        " (profile-writer when agents run with --debuginfo-upload-disable), then ",
-        h("a", { href: "#/service-accounts" }, "create a token"),
-        " for it and save the token in a file.",
-      ),
-      h("li", {}, "Run the agent with that file, or deploy it to Kubernetes with the token in a Secret."),
-    ),
-    snippet("agent-command", "Command line", agentCommand(context.endpoint, project.id)),
-    snippet(
-      "agent-manifest",
-      "Kubernetes Secret + DaemonSet",
-      kubernetesManifest(context.endpoint, project.id),
-    ),
-  );
-}
-
-/** Projects: list with copyable ids, create, delete, and the agent set-up of a chosen project. */
-export const projectsPage: Page = async (context, root, chosenId) => {
+/** Projects: list with copyable ids, create, delete, and the way to connect an agent to one. */
+export const projectsPage: Page = async (context, root) => {
   const error = errorLine();
   const canCreate = context.can("project.create");
   const canDelete = context.can("project.delete");
-  const name = nameInput("project-name", "e.g. production");
+  const name = nameField("project-name", "Name", "e.g. production");
   const create = h("button", { type: "submit", class: "primary" }, "Create project");
-  guard(canCreate, "project.create", name, create);
-  const form = h("form", { class: "card create" }, h("label", { for: "project-name" }, "Name"), name, create);
+  guard(canCreate, "project.create", NOTE, name.input, create);
+  const form = h("form", { class: "card create" }, name.element, create);
   const listing = h("div", { class: "card" });
-  const setup = h("div");
   replace(
     root,
     pageHead(
       "Projects",
       "Agents name the project their profiles belong to with --remote-store-grpc-headers=projectID=<id>.",
+      { tools: [refreshButton(() => void loadOrRetry(listing, "the projects", load))] },
     ),
     form,
-    readOnlyNote(canCreate, "create or delete projects", "project.create"),
+    readOnlyNote(
+      NOTE,
+      canCreate && canDelete,
+      "create or delete projects",
+      "project.create and project.delete",
+    ),
     error.element,
     listing,
-    setup,
   );
 
   const load = async () => {
@@ -91,8 +56,12 @@ export const projectsPage: Page = async (context, root, chosenId) => {
     ]);
     const rows = projects.map((project) => {
       const remove = deleteButton(
-        canDelete,
-        "project.delete",
+        {
+          allowed: canDelete,
+          permission: "project.delete",
+          noteId: NOTE,
+          name: `Delete project ${project.name}`,
+        },
         error,
         () => {
           const scoped = bindings?.filter((b) => b.projectId === project.id).length;
@@ -106,38 +75,56 @@ export const projectsPage: Page = async (context, root, chosenId) => {
             "Delete project",
           ];
         },
-        () => api("DELETE", `projects/${encodeURIComponent(project.id)}`).then(load),
+        async () => {
+          await api("DELETE", `projects/${encodeURIComponent(project.id)}`);
+          toast(`Project “${project.name}” deleted.`);
+          await load();
+        },
       );
-      const chosen = project.id === chosenId;
       return h(
         "tr",
-        { "data-id": project.id, class: chosen ? "chosen" : "" },
-        h("td", {}, project.name),
+        { "data-id": project.id },
+        h("td", { class: "name-cell" }, nameText(project.name)),
         h(
           "td",
           { class: "id-cell" },
           h("code", {}, project.id),
-          copyButton(() => project.id, "Copy ID", undefined, "small"),
+          copyButton(() => project.id, "Copy ID", {
+            size: "small",
+            name: `Copy ID of project ${project.name}`,
+          }),
         ),
         h("td", {}, formatDate(project.createdAt)),
         h(
           "td",
           { class: "actions" },
-          h("a", { class: "button secondary small", href: `#/projects/${project.id}` }, "Agent set-up"),
+          h(
+            "a",
+            {
+              class: "button secondary small",
+              href: `#/connect/${project.id}`,
+              "aria-label": `Connect an agent to project ${project.name}`,
+            },
+            "Connect an agent",
+          ),
           remove,
         ),
       );
     });
-    replace(listing, table(["Name", "ID", "Created", ""], rows, "No projects yet."));
-    const chosen = projects.find((p) => p.id === chosenId);
-    replace(setup, chosen ? setupPanel(context, chosen) : null);
+    replace(listing, table(["Name", "ID", "Created", "Actions"], rows, "No projects yet."));
   };
 
   onSubmit(form, create, canCreate, error, async () => {
-    await api("POST", "projects", { name: name.value });
-    name.value = "";
-    await load();
+    const { project } = await api<{ project: Project }>("POST", "projects", { name: name.value() }).catch(
+      (e: unknown) => {
+        if (isAlreadyExists(e)) name.refuse("This name is taken: project names are unique.");
+        throw e;
+      },
+    );
+    name.reset();
+    toast(`Project “${project.name}” created.`);
+    await loadOrRetry(listing, "the projects", load);
+    highlightRow(listing, project.id);
   });
-  await load().catch(error.show);
-  if (chosenId) document.getElementById("agent-setup")?.scrollIntoView();
+  await loadOrRetry(listing, "the projects", load);
 };

@@ -53,5 +53,6 @@ export function signInPage(root: HTMLElement, message: string | undefined, onSig
     }
   });
   replace(root, h("main", { class: "sign-in-page" }, form));
+  document.title = "Sign in · profgate console";
   token.focus();
 }

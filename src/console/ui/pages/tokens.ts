@@ -1,205 +1,189 @@
-import { api, type ServiceAccount, type Token } from "../api.js";
+import { ApiError, api, type ServiceAccount, type Token } from "../api.js";
 import type { Page } from "../context.js";
 import { h, replace } from "../dom.js";
-import { formatDate, relative } from "../format.js";
+import { expiryField } from "../expiry-field.js";
+import { highlightRow, loadOrRetry, toast } from "../feedback.js";
+import { formatDate } from "../format.js";
+import { nameField } from "../name-field.js";
+import { roleChips } from "../role-summary.js";
+import { expiry, lastUsed } from "../token-cells.js";
 import {
-  copyButton,
   deleteButton,
   errorLine,
   guard,
-  nameInput,
+  nameText,
   onSubmit,
   pageHead,
   readOnlyNote,
+  refreshButton,
   table,
 } from "../widgets.js";
+import { newTokenPanel, tokenSetupData } from "./new-token.js";
 
-const DAY = 86_400_000;
-const EXPIRIES: Array<[string, string]> = [
-  ["", "Never"],
-  ["30", "In 30 days"],
-  ["90", "In 90 days"],
-  ["365", "In 1 year"],
-  ["date", "On a date…"],
-];
+const NOTE = "tokens-read-only";
 
-/** The expiry chosen in the form, as RFC 3339, or undefined for none. */
-function expiryOf(choice: string, date: string): string | undefined {
-  if (choice === "") return undefined;
-  if (choice === "date") return date ? new Date(`${date}T23:59:59`).toISOString() : undefined;
-  return new Date(Date.now() + Number(choice) * DAY).toISOString();
-}
-
-function lastUsed(token: Token): HTMLElement {
-  if (!token.lastUsedAt) return h("span", { class: "muted" }, "never");
-  return h(
-    "span",
-    { title: token.lastUsedAt },
-    `${formatDate(token.lastUsedAt)} (${relative(token.lastUsedAt)})`,
-  );
-}
-
-function expiry(token: Token): HTMLElement {
-  if (!token.expiresAt) return h("span", { class: "muted" }, "never");
-  const past = Date.parse(token.expiresAt) <= Date.now();
-  return h(
-    "span",
-    { title: token.expiresAt, class: past ? "expired" : "" },
-    past ? `expired ${formatDate(token.expiresAt)}` : formatDate(token.expiresAt),
-  );
-}
-
-/** The secret of a new token, shown once, with a copy button and the warning. */
-function newTokenPanel(created: Token, dismiss: () => void): HTMLElement {
-  const secret = h("input", {
-    id: "new-token",
-    class: "secret",
-    readonly: true,
-    value: created.token,
-    spellcheck: "false",
-    autocomplete: "off",
-    "aria-label": "The new token",
-  });
-  secret.addEventListener("focus", () => secret.select());
-  return h(
-    "section",
-    { class: "card new-token", role: "status" },
-    h("h2", {}, `Token “${created.name}” created`),
-    h(
-      "p",
-      { class: "warning" },
-      "Copy it now: it will not be shown again. Only its hash is stored, so it cannot be recovered.",
-    ),
+/** What a tokens page shows for an account id that does not exist: no form, a way back. */
+function notFound(root: HTMLElement, serviceAccountId: string): void {
+  replace(
+    root,
+    pageHead("Service account not found", "There is no service account with this id in your organization."),
     h(
       "div",
-      { class: "copy-row" },
-      secret,
-      copyButton(() => secret.value, "Copy", secret),
+      { class: "card not-found" },
+      h("p", {}, "It may have been deleted. Id: ", h("code", {}, serviceAccountId)),
+      h("a", { class: "button secondary", href: "#/service-accounts" }, "Back to the service accounts"),
     ),
-    h(
-      "p",
-      { class: "hint" },
-      "Save it in a file (mode 0600) and pass the file to parca-agent with --remote-store-bearer-token-file.",
-    ),
-    h("button", { type: "button", class: "secondary", onclick: dismiss }, "Done"),
   );
 }
 
-/** The tokens of one service account: list, create (secret shown once), delete, quota. */
+/** The tokens of one service account: its roles, list, create (secret shown once), delete, quota. */
 export const tokensPage: Page = async (context, root, serviceAccountId = "") => {
   const error = errorLine();
   const canCreate = context.can("serviceaccounttoken.create");
   const canDelete = context.can("serviceaccounttoken.delete");
-  const name = nameInput("token-name", "e.g. cluster-a");
-  const choice = h(
-    "select",
-    { id: "token-expiry", name: "expiry" },
-    ...EXPIRIES.map(([value, label]) => h("option", { value }, label)),
-  );
-  const date = h("input", {
-    id: "token-expiry-date",
-    type: "date",
-    hidden: true,
-    "aria-label": "Expiry date",
-  });
-  choice.addEventListener("change", () => {
-    date.hidden = choice.value !== "date";
-    date.required = choice.value === "date";
-  });
+  const path = `service-accounts/${encodeURIComponent(serviceAccountId)}/tokens`;
+  let account: ServiceAccount | undefined;
+  let first: { tokens: Token[]; quota: number };
+  try {
+    const [accounts, listed] = await Promise.all([
+      context.can("serviceaccount.list")
+        ? api<{ serviceAccounts: ServiceAccount[] }>("GET", "service-accounts").then((r) => r.serviceAccounts)
+        : Promise.resolve([]),
+      api<{ tokens: Token[]; quota: number }>("GET", path),
+    ]);
+    account = accounts.find((a) => a.id === serviceAccountId);
+    first = listed;
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "NOT_FOUND") return notFound(root, serviceAccountId);
+    replace(root, pageHead("Tokens", "The tokens of a service account."), error.element);
+    error.show(e);
+    return;
+  }
+  const accountName = account?.name ?? serviceAccountId;
+
+  const name = nameField("token-name", "Name", "e.g. cluster-a");
+  const expires = expiryField("token-expiry");
   const create = h("button", { type: "submit", class: "primary" }, "Create token");
-  guard(canCreate, "serviceaccounttoken.create", name, choice, date, create);
-  const form = h(
-    "form",
-    { class: "card create" },
-    h("label", { for: "token-name" }, "Name"),
-    name,
-    h("label", { for: "token-expiry" }, "Expires"),
-    choice,
-    date,
-    create,
-  );
-  const head = h("div");
+  guard(canCreate, "serviceaccounttoken.create", NOTE, name.input, expires.select, expires.date, create);
+  const form = h("form", { class: "card create" }, name.element, expires.element, create);
+  const quota = h("span", { class: "quota" });
+  const roles = h("div", { class: "account-roles", id: "account-roles" });
   const created = h("div");
-  const refresh = h("button", { type: "button", class: "secondary small", id: "refresh-tokens" }, "Refresh");
   const listing = h("div", { class: "card" });
+  const reload = () => void loadOrRetry(listing, "the tokens", load);
   replace(
     root,
-    h("nav", { class: "crumbs" }, h("a", { href: "#/service-accounts" }, "Service accounts"), " › tokens"),
-    head,
+    h(
+      "nav",
+      { class: "crumbs", "aria-label": "Breadcrumb" },
+      h("a", { href: "#/service-accounts" }, "Service accounts"),
+      " › tokens",
+    ),
+    pageHead(
+      `Tokens of ${accountName}`,
+      "Agents present a token as 'Authorization: Bearer'; a deleted token is refused from its next call.",
+      {
+        quota,
+        tools: [refreshButton(reload)],
+      },
+    ),
+    roles,
     form,
-    readOnlyNote(canCreate, "create or delete tokens", "serviceaccounttoken.create"),
+    readOnlyNote(
+      NOTE,
+      canCreate && canDelete,
+      "create or delete tokens",
+      "serviceaccounttoken.create and serviceaccounttoken.delete",
+    ),
     error.element,
     created,
     listing,
   );
 
-  const accountName = async () => {
-    if (!context.can("serviceaccount.list")) return serviceAccountId;
-    const { serviceAccounts } = await api<{ serviceAccounts: ServiceAccount[] }>("GET", "service-accounts");
-    return serviceAccounts.find((a) => a.id === serviceAccountId)?.name ?? serviceAccountId;
-  };
-  const path = `service-accounts/${encodeURIComponent(serviceAccountId)}/tokens`;
-  const load = async () => {
-    const [owner, { tokens, quota }] = await Promise.all([
-      accountName(),
-      api<{ tokens: Token[]; quota: number }>("GET", path),
-    ]);
+  const showRoles = async () => {
+    const { projects, bindings } = await tokenSetupData(context, serviceAccountId);
+    const projectName = new Map(projects.map((p) => [p.id, p.name]));
     replace(
-      head,
-      pageHead(
-        `Tokens of ${owner}`,
-        "Agents present a token as 'Authorization: Bearer'; a deleted token is refused from its next call.",
-        `${tokens.length} / ${quota} tokens`,
-      ),
+      roles,
+      bindings
+        ? h(
+            "p",
+            {},
+            h("strong", {}, "Roles: "),
+            roleChips(bindings, (id) => projectName.get(id) ?? id),
+          )
+        : null,
+      bindings?.length === 0
+        ? h(
+            "p",
+            { class: "warning-box", id: "no-binding-warning" },
+            `“${accountName}” has no role binding, so every call with its tokens is refused (PERMISSION_DENIED). `,
+            h("a", { href: "#/connect" }, "Connect an agent"),
+            " or add a binding on the ",
+            h("a", { href: "#/role-bindings" }, "Role bindings"),
+            " page.",
+          )
+        : null,
     );
+  };
+
+  const render = ({ tokens, quota: max }: { tokens: Token[]; quota: number }) => {
+    replace(quota, `${tokens.length} / ${max} tokens`);
     const rows = tokens.map((token) => {
       const remove = deleteButton(
-        canDelete,
-        "serviceaccounttoken.delete",
+        {
+          allowed: canDelete,
+          permission: "serviceaccounttoken.delete",
+          noteId: NOTE,
+          name: `Delete token ${token.name}`,
+        },
         error,
         () => [
           `Delete token “${token.name}”?`,
           "Agents using it are refused (UNAUTHENTICATED) from their next call. This cannot be undone.",
           "Delete token",
         ],
-        () => api("DELETE", `tokens/${encodeURIComponent(token.id)}`).then(load),
+        async () => {
+          await api("DELETE", `tokens/${encodeURIComponent(token.id)}`);
+          toast(`Token “${token.name}” deleted.`);
+          await load();
+        },
       );
       return h(
         "tr",
         { "data-id": token.id },
-        h("td", {}, token.name),
+        h("td", { class: "name-cell" }, nameText(token.name)),
         h("td", {}, formatDate(token.createdAt)),
         h("td", { class: "last-used" }, lastUsed(token)),
-        h("td", {}, expiry(token)),
+        h("td", { class: "expires" }, expiry(token)),
         h("td", { class: "actions" }, remove),
       );
     });
-    replace(
-      listing,
-      h("div", { class: "card-tools" }, refresh),
-      table(["Name", "Created", "Last used", "Expires", ""], rows, "No tokens yet."),
-    );
+    replace(listing, table(["Name", "Created", "Last used", "Expires", "Actions"], rows, "No tokens yet."));
+  };
+  const load = async () => {
+    render(await api<{ tokens: Token[]; quota: number }>("GET", path));
+    await showRoles();
   };
 
-  refresh.addEventListener("click", () => {
-    error.clear();
-    load().catch(error.show);
-  });
   onSubmit(form, create, canCreate, error, async () => {
-    const expiresAt = expiryOf(choice.value, date.value);
+    const expiresAt = expires.value();
     const answer = await api<{ token: Token }>("POST", path, {
-      name: name.value,
+      name: name.value(),
       ...(expiresAt ? { expiresAt } : {}),
     });
-    name.value = "";
+    name.reset();
+    expires.reset();
+    const { projects, bindings } = await tokenSetupData(context, serviceAccountId);
     replace(
       created,
-      newTokenPanel(answer.token, () => replace(created)),
+      newTokenPanel(context, answer.token, accountName, projects, bindings, () => replace(created)),
     );
-    await load();
+    toast(`Token “${answer.token.name}” created. Copy it now.`);
+    await loadOrRetry(listing, "the tokens", load);
+    highlightRow(listing, answer.token.id);
+    document.getElementById("new-token-title")?.focus();
   });
-  await load().catch((e) => {
-    replace(head, pageHead("Tokens", "The tokens of a service account."));
-    error.show(e);
-  });
+  render(first);
+  await showRoles().catch(error.show);
 };
