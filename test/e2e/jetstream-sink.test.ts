@@ -1,0 +1,269 @@
+import { createHash } from "node:crypto";
+import { status } from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { DiscardPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type NatsConnection, nanos } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentClient } from "../../src/agent-sim/agent-client.js";
+import { encodeArrowV2 } from "../../src/agent-sim/index.js";
+import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
+import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import { readStream, type StreamEntry } from "../../src/jetstream/stream-reader.js";
+import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
+import { metricValue, parseMetrics } from "../support/metrics-text.js";
+import {
+  type NatsCluster,
+  type NatsServer,
+  startNatsCluster,
+  startNatsServer,
+} from "../support/nats-server.js";
+import { tempDir } from "../support/temp-dir.js";
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every record of `stream`; retried while the cluster elects new leaders after a node died. */
+async function streamEntries(urls: string[], stream: string): Promise<StreamEntry[]> {
+  const nc = await connect({ servers: urls });
+  const deadline = Date.now() + 20_000;
+  try {
+    for (;;) {
+      try {
+        const entries: StreamEntry[] = [];
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
+        for await (const entry of readStream(jetstream(nc), jsm, stream)) entries.push(entry);
+        return entries;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(250);
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+function rawRequest(n: number) {
+  return create(WriteRawRequestSchema, {
+    series: [
+      {
+        labels: {
+          labels: [
+            { name: "__name__", value: "parca_agent_cpu" },
+            { name: "seq", value: String(n) },
+          ],
+        },
+        samples: [{ rawProfile: encodePprof({ seed: n }) }],
+      },
+    ],
+  });
+}
+
+async function metrics(gateway: GatewayProcess) {
+  return parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text());
+}
+
+describe("--sink jetstream on a 3-node cluster, stream with 3 replicas", () => {
+  let cluster: NatsCluster;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    cluster = await startNatsCluster(3);
+    dir = await tempDir();
+  }, 40_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    await dir?.remove();
+  });
+
+  it("keeps every acknowledged payload byte for byte through kill -9 of a NATS node and of the gateway", async () => {
+    const gateway = await startGateway(dir.path, [
+      "--sink",
+      "jetstream",
+      "--nats-servers",
+      cluster.urls.join(","),
+      "--jetstream-replicas",
+      "3",
+    ]);
+    const boot = await readBootstrap(dir.path);
+    const client = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+    const acknowledged: string[] = [];
+    const failures: number[] = [];
+    let stopped = false;
+    let n = 0;
+    const pushing = (async () => {
+      while (!stopped) {
+        const request = rawRequest(++n);
+        try {
+          await client.writeRaw(request, { deadline: Date.now() + 8000 });
+          acknowledged.push(sha(toBinary(WriteRawRequestSchema, request)));
+        } catch (error) {
+          failures.push((error as { code: number }).code);
+          await sleep(20);
+        }
+      }
+    })();
+    await sleep(800);
+    const beforeKill = acknowledged.length;
+    cluster.kill(0);
+    // A new stream leader is elected within seconds; pushes are acknowledged again after it.
+    const killedAt = Date.now();
+    while (acknowledged.length < beforeKill + 20 && Date.now() - killedAt < 15_000) await sleep(100);
+    const afterNodeKill = acknowledged.length;
+    gateway.child.kill("SIGKILL");
+    stopped = true;
+    await pushing;
+    client.close();
+    await gateway.stop();
+
+    expect(beforeKill).toBeGreaterThan(5);
+    // The stream kept quorum: pushes went on being acknowledged after the node died.
+    expect(afterNodeKill - beforeKill).toBeGreaterThanOrEqual(20);
+    for (const code of failures) expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]).toContain(code);
+    const entries = await streamEntries(cluster.urls.slice(1), "profgate");
+    const stored = new Set(
+      entries.map((e) => (typeof e.record === "string" ? e.record : sha(e.record.payloads[0]!))),
+    );
+    const missing = acknowledged.filter((h) => !stored.has(h));
+    expect(missing).toEqual([]);
+    const first = entries[0]!.record;
+    expect(typeof first).not.toBe("string");
+    if (typeof first !== "string") {
+      expect(first).toMatchObject({
+        method: "WriteRaw",
+        projectId: boot.projectId,
+        organizationId: boot.organizationId,
+      });
+      expect(entries[0]!.subject).toBe(`profgate.${boot.organizationId}.${boot.projectId}.WriteRaw`);
+    }
+  }, 60_000);
+});
+
+describe("--sink jetstream on one server", () => {
+  let nats: NatsServer;
+  let gateway: GatewayProcess;
+  let client: AgentClient;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    dir = await tempDir();
+    nc = await connect({ servers: nats.url });
+    // A stream this small refuses what does not fit, as a full stream would.
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: "tiny",
+      subjects: ["tiny.>"],
+      max_bytes: 256 * 1024,
+      discard: DiscardPolicy.New,
+      duplicate_window: nanos(60_000),
+    });
+    gateway = await startGateway(dir.path, [
+      "--sink",
+      "jetstream",
+      "--nats-servers",
+      nats.url,
+      "--jetstream-publish-timeout",
+      "1500ms",
+      "--max-pending-bytes-per-client",
+      "64MiB",
+      "--max-pending-bytes-per-connection",
+      "64MiB",
+    ]);
+    const boot = await readBootstrap(dir.path);
+    client = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+  }, 30_000);
+  afterAll(async () => {
+    client?.close();
+    await gateway?.stop();
+    await nc?.close();
+    await nats?.stop();
+    await dir?.remove();
+  });
+
+  it("publishes a 40 MiB record in parts that read back as the bytes sent", async () => {
+    const ipc = encodeArrowV2({ payloadBytes: 40 * 1024 * 1024 });
+    await client.writeArrow(ipc);
+    const entries = await streamEntries([nats.url], "profgate");
+    const big = entries.find((e) => typeof e.record !== "string" && e.record.method === "WriteArrow");
+    expect(big).toBeDefined();
+    const record = big!.record;
+    if (typeof record === "string") throw new Error(record);
+    expect(record.payloads).toHaveLength(1);
+    expect(sha(record.payloads[0]!)).toBe(sha(ipc));
+    // Parts: the server's max_payload (1 MiB by default) is far below 40 MiB.
+    const info = await (await jetstreamManager(nc)).streams.info("profgate");
+    expect(info.state.messages).toBeGreaterThanOrEqual(40);
+    const samples = await metrics(gateway);
+    expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
+  }, 30_000);
+
+  it("answers UNAVAILABLE to a write JetStream refuses, and keeps what it acked with the documented headers", async () => {
+    const tinyDir = await tempDir();
+    const tiny = await startGateway(tinyDir.path, [
+      "--sink",
+      "jetstream",
+      "--nats-servers",
+      nats.url,
+      "--jetstream-stream",
+      "tiny",
+    ]);
+    const boot = await readBootstrap(tinyDir.path);
+    const agent = new AgentClient(tiny.target, { token: boot.agentToken, projectId: boot.projectId });
+    try {
+      const small = encodeArrowV2({ payloadBytes: 16 * 1024 });
+      await agent.writeArrow(small);
+      const refused = await agent
+        .writeArrow(encodeArrowV2({ payloadBytes: 512 * 1024 }))
+        .catch((e: unknown) => e);
+      expect((refused as { code?: number }).code).toBe(status.UNAVAILABLE);
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info("tiny")).state.messages).toBe(1);
+      const stored = await jsm.streams.getMessage("tiny", { seq: 1 });
+      expect(sha(stored!.data)).toBe(sha(small));
+      const h = stored!.header;
+      expect(stored!.subject).toBe(`tiny.${boot.organizationId}.${boot.projectId}.WriteArrow`);
+      expect(h.get("Profgate-Method")).toBe("WriteArrow");
+      expect(h.get("Profgate-Organization")).toBe(boot.organizationId);
+      expect(h.get("Profgate-Project")).toBe(boot.projectId);
+      expect(h.get("Profgate-Service-Account")).toBe(boot.agentServiceAccountId);
+      expect(h.get("Profgate-Token")).not.toBe("");
+      expect(Number(h.get("Profgate-Received-At"))).toBeGreaterThan(Date.now() - 60_000);
+      expect(h.get("Nats-Msg-Id")).not.toBe("");
+      const secret = boot.agentToken.slice(-16);
+      for (const [key, values] of h)
+        for (const value of values) expect(`${key}: ${value}`).not.toContain(secret);
+      const samples = await metrics(tiny);
+      expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "failed" })).toBe(1);
+      expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
+      expect(await tiny.log()).toContain("JetStream refused");
+    } finally {
+      agent.close();
+      await tiny.stop();
+      await tinyDir.remove();
+    }
+  }, 20_000);
+
+  it("answers UNAVAILABLE when JetStream is unreachable, and is not ready", async () => {
+    await nats.stop();
+    const started = Date.now();
+    const error = await client
+      .writeRaw(rawRequest(1), { deadline: Date.now() + 10_000 })
+      .catch((e: unknown) => e);
+    expect((error as { code?: number }).code).toBe(status.UNAVAILABLE);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await gateway.log((text) => text.includes("JetStream"));
+    const deadline = Date.now() + 5000;
+    let ready = await fetch(`${gateway.httpUrl}/readyz`);
+    while (ready.status === 200 && Date.now() < deadline) {
+      await sleep(200);
+      ready = await fetch(`${gateway.httpUrl}/readyz`);
+    }
+    expect(ready.status).toBe(503);
+    const samples = await metrics(gateway);
+    expect(metricValue(samples, "profgate_jetstream_up")).toBe(0);
+    expect(
+      metricValue(samples, "profgate_jetstream_publishes_total", { result: "failed" }),
+    ).toBeGreaterThanOrEqual(1);
+  }, 20_000);
+});
