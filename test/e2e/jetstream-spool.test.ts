@@ -1,0 +1,141 @@
+import { createHash } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentClient } from "../../src/agent-sim/agent-client.js";
+import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
+import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import { metricValue, parseMetrics } from "../support/metrics-text.js";
+import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { type PreparedIam, prepareIam } from "../support/prepare-iam.js";
+import { sinkRecords } from "../support/sink-contents.js";
+import { tempDir } from "../support/temp-dir.js";
+import { edgeArgs, type Hops, startHops } from "../support/upstream-hops.js";
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One agent writing WriteRaw to one project, one call at a time, logging the hash of each acknowledged request. */
+function writer(client: AgentClient, tag: string) {
+  const acknowledged: string[] = [];
+  let failures = 0;
+  let stopped = false;
+  let n = 0;
+  const done = (async () => {
+    while (!stopped) {
+      const request = create(WriteRawRequestSchema, {
+        series: [
+          {
+            labels: {
+              labels: [
+                { name: "__name__", value: "parca_agent_cpu" },
+                { name: "writer", value: tag },
+                { name: "seq", value: String(++n) },
+              ],
+            },
+            samples: [{ rawProfile: encodePprof({ seed: n }) }],
+          },
+        ],
+      });
+      try {
+        await client.writeRaw(request, { deadline: Date.now() + 5000 });
+        acknowledged.push(sha(toBinary(WriteRawRequestSchema, request)));
+      } catch {
+        failures++;
+        await sleep(20);
+      }
+    }
+  })();
+  return {
+    acknowledged,
+    failures: () => failures,
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+async function metric(gateway: GatewayProcess, name: string): Promise<number> {
+  return metricValue(parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text()), name);
+}
+
+describe("two edges with --spool jetstream forwarding to a core", () => {
+  let nats: NatsServer;
+  let hops: Hops;
+  let edgeB: GatewayProcess;
+  let edgeBIam: PreparedIam;
+  let edgeBDir: Awaited<ReturnType<typeof tempDir>>;
+  const clients: AgentClient[] = [];
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    const spoolArgs = [
+      "--spool",
+      "jetstream",
+      "--nats-servers",
+      nats.url,
+      "--spool-max-backoff",
+      "400ms",
+      "--upstream-timeout",
+      "2s",
+    ];
+    hops = await startHops(spoolArgs);
+    edgeBDir = await tempDir("profgate-edge-b-");
+    edgeBIam = await prepareIam(edgeBDir.path);
+    edgeB = await startGateway(edgeBDir.path, [
+      ...edgeArgs(hops.core.target, hops.coreDir, hops.coreBoot.projectId),
+      ...spoolArgs,
+    ]);
+  }, 40_000);
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await edgeB?.stop("SIGKILL");
+    await hops?.close();
+    await edgeBDir?.remove();
+    await nats?.stop();
+  });
+
+  it("acknowledges through a core outage and a killed edge, then delivers every write once, in order per project", async () => {
+    const a = new AgentClient(hops.edge.target, {
+      token: hops.edgeIam.tokens.agent,
+      projectId: hops.edgeIam.projectId,
+    });
+    const b = new AgentClient(edgeB.target, { token: edgeBIam.tokens.agent, projectId: edgeBIam.projectId });
+    clients.push(a, b);
+    const writers = [writer(a, "a"), writer(b, "b")];
+    await sleep(500);
+    await hops.core.stop("SIGTERM");
+    const atOutage = writers.map((w) => w.acknowledged.length);
+    await sleep(1500);
+    // The core is down, yet both edges go on acknowledging: JetStream holds the writes.
+    for (const [i, w] of writers.entries()) expect(w.acknowledged.length - atOutage[i]!).toBeGreaterThan(10);
+    await hops.edge.stop("SIGKILL");
+    await Promise.all(writers.map((w) => w.stop()));
+    await hops.restartCore();
+
+    const wanted = writers.map((w) => new Set(w.acknowledged));
+    const everything = new Set(writers.flatMap((w) => w.acknowledged));
+    let stored: string[] = [];
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      stored = (await sinkRecords(hops.coreDir, hops.coreBoot.projectId)).map((r) => sha(r.payloads[0]!));
+      const have = new Set(stored);
+      if ([...everything].every((h) => have.has(h)) || Date.now() > deadline) break;
+      await sleep(250);
+    }
+    // Every acknowledged write reached the core, once, in the order its edge acknowledged it.
+    expect([...everything].filter((h) => !stored.includes(h))).toEqual([]);
+    expect(stored.length).toBe(new Set(stored).size);
+    for (const [i, w] of writers.entries()) {
+      expect(stored.filter((h) => wanted[i]!.has(h))).toEqual(w.acknowledged);
+    }
+    expect(await metric(edgeB, "profgate_jetstream_forwarded_total")).toBeGreaterThan(0);
+    expect(await metric(edgeB, "profgate_jetstream_redeliveries_total")).toBeGreaterThan(0);
+    let backlog = await metric(edgeB, "profgate_jetstream_backlog_messages");
+    for (let i = 0; i < 20 && backlog !== 0; i++) {
+      await sleep(250);
+      backlog = await metric(edgeB, "profgate_jetstream_backlog_messages");
+    }
+    expect(backlog).toBe(0);
+  }, 60_000);
+});
