@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { DiscardPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -10,6 +11,9 @@ import { encodeArrowV2 } from "../../src/agent-sim/index.js";
 import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
 import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { readStream, type StreamEntry } from "../../src/jetstream/stream-reader.js";
+import type { StreamReport } from "../../src/jetstream/inspect-stream.js";
+import { profgate } from "../support/cli.js";
+import { sinkRecords } from "../support/sink-contents.js";
 import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import {
@@ -243,6 +247,50 @@ describe("--sink jetstream on one server", () => {
       await tinyDir.remove();
     }
   }, 20_000);
+
+  it("lists the stream and replays it, records in parts joined, byte for byte", async () => {
+    const boot = await readBootstrap(dir.path);
+    const listed = await profgate(["spool", "ls", "--from", `${nats.url}/profgate`, "-o", "json"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const report = JSON.parse(listed.stdout) as StreamReport;
+    expect(report.projects).toEqual([
+      { organizationId: boot.organizationId, projectId: boot.projectId, messages: report.messages },
+    ]);
+    const targetDir = await tempDir();
+    const target = await startGateway(targetDir.path, [
+      "--max-pending-bytes-per-client",
+      "64MiB",
+      "--max-pending-bytes-per-connection",
+      "64MiB",
+    ]);
+    try {
+      const targetBoot = await readBootstrap(targetDir.path);
+      const replayed = await profgate([
+        "replay",
+        "--from",
+        `${nats.url}/profgate`,
+        "--target",
+        target.target,
+        "--token-file",
+        join(targetDir.path, "agent.token"),
+        "--project-map",
+        `${boot.projectId}=${targetBoot.projectId}`,
+        "--speed",
+        "max",
+        "-o",
+        "json",
+      ]);
+      expect(replayed.code, replayed.stderr).toBe(0);
+      const stored = await streamEntries([nats.url], "profgate");
+      const records = await sinkRecords(targetDir.path, targetBoot.projectId);
+      expect(records.map((r) => sha(r.payloads[0]!))).toEqual(
+        stored.map((e) => (typeof e.record === "string" ? e.record : sha(e.record.payloads[0]!))),
+      );
+    } finally {
+      await target.stop();
+      await targetDir.remove();
+    }
+  }, 40_000);
 
   it("answers UNAVAILABLE when JetStream is unreachable, and is not ready", async () => {
     await nats.stop();

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
 import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
 import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import type { StreamReport } from "../../src/jetstream/inspect-stream.js";
+import { profgate } from "../support/cli.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
@@ -54,6 +56,13 @@ function writer(client: AgentClient, tag: string) {
       await done;
     },
   };
+}
+
+/** What `profgate spool backlog --from nats://.../profgate -o json` prints. */
+async function backlog(url: string): Promise<StreamReport> {
+  const result = await profgate(["spool", "backlog", "--from", `${url}/profgate`, "-o", "json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as StreamReport;
 }
 
 async function metric(gateway: GatewayProcess, name: string): Promise<number> {
@@ -111,6 +120,8 @@ describe("two edges with --spool jetstream forwarding to a core", () => {
     for (const [i, w] of writers.entries()) expect(w.acknowledged.length - atOutage[i]!).toBeGreaterThan(10);
     await hops.edge.stop("SIGKILL");
     await Promise.all(writers.map((w) => w.stop()));
+    const waiting = await backlog(nats.url);
+    expect(waiting.forwarding!.pending + waiting.forwarding!.unacknowledged).toBeGreaterThan(20);
     await hops.restartCore();
 
     const wanted = writers.map((w) => new Set(w.acknowledged));
@@ -131,11 +142,14 @@ describe("two edges with --spool jetstream forwarding to a core", () => {
     }
     expect(await metric(edgeB, "profgate_jetstream_forwarded_total")).toBeGreaterThan(0);
     expect(await metric(edgeB, "profgate_jetstream_redeliveries_total")).toBeGreaterThan(0);
-    let backlog = await metric(edgeB, "profgate_jetstream_backlog_messages");
-    for (let i = 0; i < 20 && backlog !== 0; i++) {
+    let backlogGauge = await metric(edgeB, "profgate_jetstream_backlog_messages");
+    for (let i = 0; i < 20 && backlogGauge !== 0; i++) {
       await sleep(250);
-      backlog = await metric(edgeB, "profgate_jetstream_backlog_messages");
+      backlogGauge = await metric(edgeB, "profgate_jetstream_backlog_messages");
     }
-    expect(backlog).toBe(0);
+    expect(backlogGauge).toBe(0);
+    const drained = await backlog(nats.url);
+    expect(drained.forwarding).toEqual({ pending: 0, unacknowledged: 0, redelivered: expect.any(Number) });
+    expect(drained.deadLetters).toBe(0);
   }, 60_000);
 });
