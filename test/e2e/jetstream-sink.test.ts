@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -314,4 +315,58 @@ describe("--sink jetstream on one server", () => {
       metricValue(samples, "profgate_jetstream_publishes_total", { result: "failed" }),
     ).toBeGreaterThanOrEqual(1);
   }, 20_000);
+});
+
+describe("--sink jetstream with a NATS token", () => {
+  it("does not start with a wrong token, saying why, and never shows a token", async () => {
+    const natsToken = "nats-secret-0123456789abcdef";
+    const nats = await startNatsServer(["--auth", natsToken]);
+    const dir = await tempDir();
+    const right = join(dir.path, "right.token");
+    const wrong = join(dir.path, "wrong.token");
+    await writeFile(right, `${natsToken}\n`);
+    await writeFile(wrong, "wrong-secret-fedcba9876543210\n");
+    try {
+      const refused = await startGateway(dir.path, [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+        "--nats-token-file",
+        wrong,
+      ])
+        .then(async (g) => {
+          await g.stop();
+          return "";
+        })
+        .catch((error: unknown) => String(error));
+      expect(refused).toMatch(/Cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
+      expect(refused).not.toContain("wrong-secret");
+      const gateway = await startGateway(dir.path, [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+        "--nats-token-file",
+        right,
+      ]);
+      try {
+        const boot = await readBootstrap(dir.path);
+        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+        await agent.writeRaw(rawRequest(7));
+        agent.close();
+        const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+        expect(
+          metricValue(parseMetrics(text), "profgate_jetstream_publishes_total", { result: "acked" }),
+        ).toBe(1);
+        expect(text).not.toContain(natsToken);
+        expect(await gateway.log()).not.toContain(natsToken);
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await nats.stop();
+      await dir.remove();
+    }
+  }, 30_000);
 });

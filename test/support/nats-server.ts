@@ -26,9 +26,10 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** A fresh nats-server with JetStream; `args` are passed on (e.g. `["--auth", token]`). */
+export async function startNatsServer(args: string[] = []): Promise<NatsServer> {
   const dir = await tempDir("profgate-nats-");
-  const server = await launchNatsOnFreePort(dir.path).catch(async (error: unknown) => {
+  const server = await launchNatsOnFreePort(dir.path, args).catch(async (error: unknown) => {
     await dir.remove();
     throw error;
   });

@@ -47,10 +47,15 @@ async function accepts(port: number): Promise<boolean> {
 
 /**
  * A nats-server with JetStream on 127.0.0.1:`port`, storing in `dir`; in a cluster when
- * `cluster` is given. Resolves once the client port accepts connections.
+ * `cluster` is given, with `extra` arguments (e.g. `--auth TOKEN`). Resolves once the client port accepts connections.
  */
-export async function launchNats(port: number, dir: string, cluster?: ClusterRole): Promise<NatsProcess> {
-  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
+export async function launchNats(
+  port: number,
+  dir: string,
+  cluster?: ClusterRole,
+  extra: readonly string[] = [],
+): Promise<NatsProcess> {
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, ...extra];
   if (cluster) {
     args.push(
       "-n",
@@ -93,10 +98,10 @@ export async function endNats(child: ChildProcess): Promise<void> {
 }
 
 /** `launchNats` on a free port; another port if one was taken meanwhile (5 attempts). */
-export async function launchNatsOnFreePort(dir: string): Promise<NatsProcess> {
+export async function launchNatsOnFreePort(dir: string, extra: readonly string[] = []): Promise<NatsProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launchNats(await freePort(), dir);
+      return await launchNats(await freePort(), dir, undefined, extra);
     } catch (error) {
       if (attempt >= 5) throw error;
     }
