@@ -72,6 +72,8 @@ export class JetStreamForwarder {
           const msg = await consumer.next({ expires: 1000 });
           if (msg) await this.handle(msg);
         } catch (error) {
+          // Looked up again next time: the consumer may have been deleted or its stream recreated.
+          consumer = undefined;
           this.warning.warn(
             { stream, error: describeNatsError(error) },
             "the JetStream forwarding worker waits for JetStream",

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
+import { encodeArrowV2 } from "../../src/agent-sim/index.js";
 import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
 import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import type { StreamReport } from "../../src/jetstream/inspect-stream.js";
@@ -152,4 +153,26 @@ describe("two edges with --spool jetstream forwarding to a core", () => {
     expect(drained.forwarding).toEqual({ pending: 0, unacknowledged: 0, redelivered: expect.any(Number) });
     expect(drained.deadLetters).toBe(0);
   }, 60_000);
+
+  it("moves what the upstream refuses for good to the dead letters and delivers what follows", async () => {
+    const b = new AgentClient(edgeB.target, { token: edgeBIam.tokens.agent, projectId: edgeBIam.projectId });
+    clients.push(b);
+    // The edge forwards bytes as they are; the core is the one that reads them and refuses.
+    await b.writeArrow(Buffer.from("not an arrow stream"));
+    const after = encodeArrowV2({ payloadBytes: 4096 });
+    await b.writeArrow(after);
+    const deadline = Date.now() + 15_000;
+    let stored: string[] = [];
+    while (!stored.includes(sha(after)) && Date.now() < deadline) {
+      await sleep(200);
+      stored = (await sinkRecords(hops.coreDir, hops.coreBoot.projectId)).map((r) => sha(r.payloads[0]!));
+    }
+    expect(stored).toContain(sha(after));
+    expect(await metric(edgeB, "profgate_jetstream_dead_letters_total")).toBe(1);
+    const report = await backlog(nats.url);
+    expect(report.deadLetters).toBe(1);
+    expect(await edgeB.log((text) => text.includes("moved to the dead letters"))).toContain(
+      "moved to the dead letters",
+    );
+  }, 30_000);
 });
