@@ -16,6 +16,7 @@ import type { StreamReport } from "../../src/jetstream/inspect-stream.js";
 import { profgate } from "../support/cli.js";
 import { sinkRecords } from "../support/sink-contents.js";
 import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
+import { createCa, issue } from "../support/certificates.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import {
   type NatsCluster,
@@ -317,7 +318,49 @@ describe("--sink jetstream on one server", () => {
   }, 20_000);
 });
 
-describe("--sink jetstream with a NATS token", () => {
+describe("--sink jetstream with NATS credentials and TLS", () => {
+  it("connects with TLS to a server whose certificate chains to --nats-tls-ca-file, and not without it", async () => {
+    const dir = await tempDir();
+    const ca = await createCa(dir.path, "nats");
+    const server = await issue(dir.path, ca, "nats-server", "127.0.0.1");
+    const nats = await startNatsServer(["--tls", "--tlscert", server.certFile, "--tlskey", server.keyFile]);
+    try {
+      const untrusted = await startGateway(join(dir.path, "a"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+      ])
+        .then(async (g) => {
+          await g.stop();
+          return "";
+        })
+        .catch((error: unknown) => String(error));
+      expect(untrusted).toMatch(/Cannot connect to NATS/);
+      const gateway = await startGateway(join(dir.path, "b"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+        "--nats-tls-ca-file",
+        ca.certFile,
+      ]);
+      try {
+        const boot = await readBootstrap(join(dir.path, "b"));
+        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+        await agent.writeRaw(rawRequest(9));
+        agent.close();
+        const samples = await metrics(gateway);
+        expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await nats.stop();
+      await dir.remove();
+    }
+  }, 30_000);
+
   it("does not start with a wrong token, saying why, and never shows a token", async () => {
     const natsToken = "nats-secret-0123456789abcdef";
     const nats = await startNatsServer(["--auth", natsToken]);
