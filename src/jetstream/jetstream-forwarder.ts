@@ -69,8 +69,7 @@ export class JetStreamForwarder {
       while (!this.abort.signal.aborted) {
         try {
           consumer ??= await this.consumer(stream);
-          const msg = await consumer.next({ expires: 1000 });
-          if (msg) await this.handle(msg);
+          await this.drain(consumer);
         } catch (error) {
           // Looked up again next time: the consumer may have been deleted or its stream recreated.
           consumer = undefined;
@@ -83,6 +82,22 @@ export class JetStreamForwarder {
       }
     } finally {
       clearInterval(backlog);
+    }
+  }
+
+  /** Handles messages as the consumer delivers them (one pull kept open) until closed or it fails. */
+  private async drain(consumer: Consumer): Promise<void> {
+    const messages = await consumer.consume({ max_messages: 1, expires: 5000 });
+    const stop = () => void messages.stop();
+    this.abort.signal.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const msg of messages) {
+        await this.handle(msg);
+        if (this.abort.signal.aborted) break;
+      }
+    } finally {
+      this.abort.signal.removeEventListener("abort", stop);
+      await messages.stop();
     }
   }
 
