@@ -114,7 +114,7 @@ describe("--sink jetstream on a 3-node cluster, stream with 3 replicas", () => {
     cluster.kill(0);
     // A new stream leader is elected within seconds; pushes are acknowledged again after it.
     const killedAt = Date.now();
-    while (acknowledged.length < beforeKill + 20 && Date.now() - killedAt < 15_000) await sleep(100);
+    while (acknowledged.length < beforeKill + 20 && Date.now() - killedAt < 25_000) await sleep(100);
     const afterNodeKill = acknowledged.length;
     gateway.child.kill("SIGKILL");
     stopped = true;
@@ -127,6 +127,10 @@ describe("--sink jetstream on a 3-node cluster, stream with 3 replicas", () => {
     expect(afterNodeKill - beforeKill).toBeGreaterThanOrEqual(20);
     for (const code of failures) expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]).toContain(code);
     const entries = await streamEntries(cluster.urls.slice(1), "profgate");
+    const nc = await connect({ servers: cluster.urls.slice(1) });
+    const info = await (await jetstreamManager(nc, { timeout: 5000 })).streams.info("profgate");
+    await nc.close();
+    expect(info.config.num_replicas).toBe(3);
     const stored = new Set(
       entries.map((e) => (typeof e.record === "string" ? e.record : sha(e.record.payloads[0]!))),
     );
