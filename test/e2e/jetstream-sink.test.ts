@@ -204,6 +204,16 @@ describe("--sink jetstream on one server", () => {
     // Parts: the server's max_payload (1 MiB by default) is far below 40 MiB.
     const info = await (await jetstreamManager(nc)).streams.info("profgate");
     expect(info.state.messages).toBeGreaterThanOrEqual(40);
+    // The stream as the gateway created it: the retention the README documents.
+    expect(info.config).toMatchObject({
+      subjects: ["profgate.>", "profgate-dead-letters.>"],
+      storage: "file",
+      num_replicas: 1,
+      max_age: nanos(7 * 86_400_000),
+      max_bytes: 10 * 1024 ** 3,
+      discard: "new",
+      duplicate_window: nanos(120_000),
+    });
     const samples = await metrics(gateway);
     expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
   }, 30_000);
