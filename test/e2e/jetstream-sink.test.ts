@@ -8,7 +8,12 @@ import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
-import { encodeArrowV2 } from "../../src/agent-sim/index.js";
+import {
+  encodeArrowV2,
+  encodeLocationsRecord,
+  encodeSampleRecord,
+  randomStacktraceId,
+} from "../../src/agent-sim/index.js";
 import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
 import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { readStream, type StreamEntry } from "../../src/jetstream/stream-reader.js";
@@ -217,6 +222,18 @@ describe("--sink jetstream on one server", () => {
     const samples = await metrics(gateway);
     expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
   }, 30_000);
+
+  it("stores a Write exchange as its sample and locations records, with their lengths", async () => {
+    const ids = [randomStacktraceId(), randomStacktraceId()];
+    const sample = encodeSampleRecord({ labels: { node: "node-a" }, stacktraceIds: ids });
+    const locations = encodeLocationsRecord(ids);
+    await client.write(sample, () => locations);
+    const entries = await streamEntries([nats.url], "profgate");
+    const write = entries.find((e) => typeof e.record !== "string" && e.record.method === "Write");
+    const record = write?.record;
+    if (record === undefined || typeof record === "string") throw new Error("no Write record in the stream");
+    expect(record.payloads.map((p) => sha(p))).toEqual([sha(sample), sha(locations)]);
+  }, 20_000);
 
   it("answers UNAVAILABLE to a write JetStream refuses, and keeps what it acked with the documented headers", async () => {
     const tinyDir = await tempDir();
