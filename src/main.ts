@@ -20,6 +20,8 @@ import { endRevokedCalls } from "./gateway/revocation.js";
 import { logStart } from "./gateway/start-log.js";
 import { file_profgate_iam_v1_iam } from "./gen/profgate/iam/v1/iam_pb.js";
 import { createAdmission } from "./ingest/admission.js";
+import { jetStreamSettings } from "./jetstream/jetstream-settings.js";
+import { openJetStream } from "./jetstream/open-jetstream.js";
 import { healthService } from "./observability/health-service.js";
 import { HealthStatus } from "./observability/health-status.js";
 import { startHttpServer } from "./observability/http-server.js";
@@ -62,10 +64,12 @@ export async function startGateway(
 ): Promise<Gateway> {
   const dataDir = resolve(config.dataDir);
   const forwarding = upstreamSettings(config, dataDir); // a bad upstream flag fails the start at once
+  const jetStreamConfig = jetStreamSettings(config, forwarding !== undefined);
   const registry = new Registry();
   const metrics = createMetrics(registry, { perProject: config.metricsPerProject });
   const iam = await openIam(config, dataDir, metrics, log);
-  const destination = await openDestination(config, dataDir, forwarding, metrics, log);
+  const jetstream = jetStreamConfig ? await openJetStream(jetStreamConfig, registry, log) : undefined;
+  const destination = await openDestination(config, dataDir, forwarding, metrics, log, jetstream);
   const limiter = await openRateLimiter({ ...config, dataDir }, log);
   const guards = openGuards(config, log, metrics);
   const parts: EdgeParts = {

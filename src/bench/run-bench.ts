@@ -11,6 +11,7 @@ import { authDecision } from "./scenarios/auth-decision.js";
 import { authOverhead } from "./scenarios/auth-overhead.js";
 import { fleet } from "./scenarios/fleet.js";
 import { idleConnections } from "./scenarios/idle-connections.js";
+import { jetstreamSink } from "./scenarios/jetstream-sink.js";
 import { junkFlood } from "./scenarios/junk-flood.js";
 import { otlpProfiles } from "./scenarios/otlp-profiles.js";
 import { proxy } from "./scenarios/proxy.js";
@@ -36,6 +37,7 @@ export const SCENARIOS: Scenario[] = [
   { name: "revocation", needsRedis: true, run: revocation },
   { name: "wan-upload", needsRedis: false, run: wanUpload },
   { name: "otlp-profiles", needsRedis: false, run: otlpProfiles },
+  { name: "jetstream-sink", needsRedis: false, run: jetstreamSink },
 ];
 
 const USAGE = `Usage: npm run bench -- [--only NAME[,NAME]] [--smoke] [--duration D] [--rounds N] [--profile] [--out FILE]

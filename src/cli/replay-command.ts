@@ -2,13 +2,16 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
 import { formatSnapshot } from "../loadgen/call-stats.js";
-import { replay } from "../loadgen/replay.js";
+import { openStreamLocation, parseStreamLocation } from "../jetstream/stream-location.js";
+import { streamSource } from "../jetstream/stream-source.js";
+import { replay, sinkSource } from "../loadgen/replay.js";
 import { fail } from "./command.js";
 import { channelFor, readToken, TARGET_FLAGS } from "./target-options.js";
 
-const USAGE = `Usage: profgate replay --from DATA_DIR --target HOST:PORT --token-file FILE [flags]
+const USAGE = `Usage: profgate replay --from DATA_DIR|nats://HOST:PORT[/STREAM] --target HOST:PORT --token-file FILE [flags]
 
-Replays what a gateway recorded in its local sink: per-project order kept, payloads byte for byte.
+Replays what a gateway recorded in its local sink (--from DATA_DIR) or published to a JetStream
+stream (--from nats://..., stream default profgate): per-project order kept, payloads byte for byte.
   --speed 1|N|max       original timing, N times faster, or as fast as possible (default 1)
   --project-map OLD=NEW,...   send a recorded project's records to another project id
   --tls, --tls-ca-file FILE, --tls-server-name NAME, --timeout D, --report-interval D, -o table|json
@@ -43,8 +46,10 @@ export async function runReplay(args: string[]): Promise<void> {
     projectMap.set(from.toLowerCase(), to);
   }
   const json = values.output === "json";
+  const fromStream = /^(nats|tls):\/\//.test(values.from);
+  const handle = fromStream ? await openStreamLocation(parseStreamLocation(values.from)) : undefined;
   const result = await replay({
-    from: values.from,
+    from: handle ? streamSource(handle) : sinkSource(values.from),
     ...channelFor(values),
     token: readToken(values["token-file"]),
     projectMap,
@@ -52,7 +57,7 @@ export async function runReplay(args: string[]): Promise<void> {
     timeoutMs: parseDuration(values.timeout),
     reportEveryMs: parseDuration(values["report-interval"]),
     onReport: (s) => (json ? process.stderr : process.stdout).write(`${formatSnapshot("interval:", s)}\n`),
-  });
+  }).finally(() => handle?.close());
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(`${formatSnapshot(`total (${result.projects} projects):`, result)}\n`);
   const refusedAll = result.calls > 0 && (result.codes["OK"] ?? 0) === 0;

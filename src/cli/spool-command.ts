@@ -1,12 +1,15 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { summarizeSink } from "../record-log/record-reader.js";
+import { inspectStream } from "../jetstream/inspect-stream.js";
+import { openStreamLocation, parseStreamLocation } from "../jetstream/stream-location.js";
 import { inspectSpool } from "../upstream/spool/inspect-spool.js";
 import { fail } from "./command.js";
 
 const SPOOL_USAGE =
   "Usage: profgate spool ls [--project ID] [--data-dir DIR] [--newest N] [-o table|json]\n" +
-  "       profgate spool backlog [--data-dir DIR] [-o table|json]";
+  "       profgate spool backlog [--data-dir DIR] [-o table|json]\n" +
+  "       profgate spool ls|backlog --from nats://HOST:PORT[/STREAM] [-o table|json]   (a JetStream stream)";
 
 const iso = (ms: number | null | undefined) => (ms == null ? "-" : new Date(ms).toISOString());
 
@@ -22,12 +25,14 @@ export async function runSpool(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args: rest,
     options: {
+      from: { type: "string" },
       project: { type: "string" },
       "data-dir": { type: "string", default: process.env["PROFGATE_DATA_DIR"] ?? "./data" },
       newest: { type: "string", default: "5" },
       output: { type: "string", short: "o", default: "table" },
     },
   });
+  if (values.from !== undefined) return printStream(values.from, values.output, "ls");
   const summaries = await summarizeSink(join(values["data-dir"], "sink"), {
     ...(values.project ? { projectId: values.project } : {}),
     newest: Number(values.newest),
@@ -61,10 +66,12 @@ async function runSpoolBacklog(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      from: { type: "string" },
       "data-dir": { type: "string", default: process.env["PROFGATE_DATA_DIR"] ?? "./data" },
       output: { type: "string", short: "o", default: "table" },
     },
   });
+  if (values.from !== undefined) return printStream(values.from, values.output, "backlog");
   const report = await inspectSpool(join(values["data-dir"], "spool"));
   if (values.output === "json") {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -83,5 +90,40 @@ async function runSpoolBacklog(args: string[]): Promise<void> {
     process.stdout.write(
       `  ${iso(d.receivedAt)}  ${d.method.padEnd(14)}  project ${d.projectId}  ${reason}\n`,
     );
+  }
+}
+
+/**
+ * `spool ls|backlog --from nats://...`: a JetStream stream's messages per project, and what its
+ * `--spool jetstream` forwarding consumer has not delivered yet. Only reads.
+ */
+async function printStream(from: string, output: string | undefined, verb: "ls" | "backlog"): Promise<void> {
+  const handle = await openStreamLocation(parseStreamLocation(from));
+  try {
+    const report = await inspectStream(handle);
+    if (output === "json") {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      `stream ${report.stream}: ${report.messages} messages, ${report.bytes} bytes, ${report.firstAt ?? "-"} .. ${report.lastAt ?? "-"}\n`,
+    );
+    if (verb === "ls") {
+      for (const p of report.projects) {
+        process.stdout.write(
+          `project ${p.projectId} (organization ${p.organizationId}): ${p.messages} messages\n`,
+        );
+      }
+      return;
+    }
+    const f = report.forwarding;
+    process.stdout.write(
+      f === null
+        ? "No edge forwards from this stream.\n"
+        : `${f.pending + f.unacknowledged} messages wait for the upstream (${f.unacknowledged} being delivered, ${f.redelivered} redelivered)\n`,
+    );
+    process.stdout.write(`${report.deadLetters} dead letters\n`);
+  } finally {
+    await handle.close();
   }
 }

@@ -7,6 +7,8 @@ export interface FlagSpec<T = unknown> {
   default?: string;
   /** A boolean switch: given without a value. */
   boolean?: boolean;
+  /** A switch that may also take one of these words: `--spool` or `--spool jetstream`. */
+  values?: readonly string[];
   /** Turns the text into the value or throws an Error whose message says what is expected. */
   parse: (raw: string) => T;
 }

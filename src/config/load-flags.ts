@@ -26,13 +26,13 @@ export function loadFlags<S extends Record<string, FlagSpec>>(
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: switchValues(specs, argv),
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
         [...byName.keys()].map((name) => [
           name,
-          { type: byName.get(name)?.spec.boolean ? "boolean" : "string" },
+          { type: byName.get(name)?.spec.boolean && !byName.get(name)?.spec.values ? "boolean" : "string" },
         ]),
       ) as Parameters<typeof parseArgs>[0] extends infer O
         ? O extends { options?: infer P }
@@ -69,6 +69,33 @@ export function loadFlags<S extends Record<string, FlagSpec>>(
   return Object.freeze(result) as Readonly<Values<S>>;
 }
 
+/**
+ * The command line with each switch that may take a word (`FlagSpec.values`) written as
+ * `--name=word`: `--spool jetstream` -> `--spool=jetstream`, `--spool` alone -> `--spool=true`.
+ */
+function switchValues(specs: Record<string, FlagSpec>, argv: readonly string[]): string[] {
+  const words = new Map(
+    Object.values(specs)
+      .filter((spec) => spec.boolean && spec.values)
+      .map((spec) => [`--${spec.name}`, spec.values ?? []]),
+  );
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const values = words.get(arg);
+    if (values === undefined) {
+      args.push(arg);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next !== undefined && values.includes(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else args.push(`${arg}=true`);
+  }
+  return args;
+}
+
 /** The value of one flag straight from the command line or the environment, before full parsing. */
 export function peekFlag(name: string, argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -83,7 +110,7 @@ export function peekFlag(name: string, argv: readonly string[], env: NodeJS.Proc
 export function flagHelp(specs: Record<string, FlagSpec>): string {
   return Object.values(specs)
     .map((s) => {
-      const value = s.boolean ? "" : " <value>";
+      const value = s.values ? ` [${s.values.join("|")}]` : s.boolean ? "" : " <value>";
       const def = s.default !== undefined && s.default !== "" ? ` (default ${s.default})` : "";
       return `  --${s.name}${value}\n      ${s.description}${def}\n      env: ${envName(s.name)}`;
     })

@@ -75,6 +75,33 @@ function parseAccessLog(raw: string): number {
   return share;
 }
 
+/** `--spool`: off, the disk spool (`--spool` alone), or JetStream. */
+function parseSpool(raw: string): false | "disk" | "jetstream" {
+  const value = raw.trim().toLowerCase();
+  if (value === "disk" || value === "jetstream") return value;
+  return parseBoolean(raw) ? "disk" : false;
+}
+
+function parseNatsServers(raw: string): string[] {
+  const servers = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (servers.length === 0) throw new Error("expected nats://host:port,nats://host:port");
+  for (const server of servers) {
+    let url: URL;
+    try {
+      url = new URL(server.includes("://") ? server : `nats://${server}`);
+    } catch {
+      throw new Error("expected nats://host:port,nats://host:port");
+    }
+    if (!["nats:", "tls:"].includes(url.protocol) || !url.hostname) {
+      throw new Error("expected nats://host:port or tls://host:port");
+    }
+  }
+  return servers;
+}
+
 const text = (raw: string) => {
   if (raw.trim() === "") throw new Error("must not be empty");
   return raw;
@@ -433,10 +460,11 @@ export const SERVE_FLAGS = {
   spool: {
     name: "spool",
     description:
-      "Store and forward: when the upstream fails, acknowledge WriteRaw, WriteArrow and the OTLP Exports once fsynced to <data-dir>/spool and deliver them later.",
+      "Store and forward: when the upstream fails, acknowledge WriteRaw, WriteArrow and the OTLP Exports once fsynced to <data-dir>/spool and deliver them later. '--spool jetstream': publish every one of them to JetStream, acknowledge, and deliver from there (any replica drains it).",
     boolean: true,
+    values: ["disk", "jetstream"],
     default: "false",
-    parse: parseBoolean,
+    parse: parseSpool,
   },
   spoolMaxBytes: {
     name: "spool-max-bytes",
@@ -450,6 +478,67 @@ export const SERVE_FLAGS = {
     description:
       "The longest wait between two delivery attempts of a spooled record while the upstream fails.",
     default: "10s",
+    parse: parseDuration,
+  },
+  sink: {
+    name: "sink",
+    description:
+      "Where accepted calls are stored without --upstream-address: 'local' (<data-dir>/sink, fsynced) or 'jetstream' (published to a NATS JetStream stream).",
+    default: "local",
+    parse: parseOneOf(["local", "jetstream"] as const),
+  },
+  natsServers: {
+    name: "nats-servers",
+    description:
+      "The NATS servers of --sink jetstream and --spool jetstream: nats://host:port,nats://host:port.",
+    default: "nats://127.0.0.1:4222",
+    parse: parseNatsServers,
+  },
+  natsCredsFile: {
+    name: "nats-creds-file",
+    description: "A NATS credentials file (user JWT and nkey seed) to connect with.",
+    parse: parseReadableFile,
+  },
+  natsTokenFile: {
+    name: "nats-token-file",
+    description: "A file holding the NATS token to connect with.",
+    parse: parseReadableFile,
+  },
+  natsTlsCaFile: {
+    name: "nats-tls-ca-file",
+    description: "PEM CA bundle the NATS servers' certificates must chain to; connects with TLS.",
+    parse: parseReadableFile,
+  },
+  jetstreamStream: {
+    name: "jetstream-stream",
+    description:
+      "The JetStream stream (and first subject token) accepted calls are published to; created if missing.",
+    default: "profgate",
+    parse: text,
+  },
+  jetstreamReplicas: {
+    name: "jetstream-replicas",
+    description: "Replicas of the stream when profgate creates it (3 survives the loss of a NATS node).",
+    default: "1",
+    parse: parsePositiveInt,
+  },
+  jetstreamMaxAge: {
+    name: "jetstream-max-age",
+    description: "How long the stream keeps a message when profgate creates it.",
+    default: "7d",
+    parse: parseDuration,
+  },
+  jetstreamMaxBytes: {
+    name: "jetstream-max-bytes",
+    description:
+      "The most bytes the stream holds when profgate creates it; beyond it publishes are refused (agents get UNAVAILABLE), nothing is dropped.",
+    default: "10GiB",
+    parse: parseBytes,
+  },
+  jetstreamPublishTimeout: {
+    name: "jetstream-publish-timeout",
+    description: "Bound on JetStream's ack of each published message; past it the agent gets UNAVAILABLE.",
+    default: "5s",
     parse: parseDuration,
   },
 } satisfies Record<string, FlagSpec>;

@@ -17,6 +17,7 @@ import { ingestServices } from "../ingest/ingest-services.js";
 import { storeOtlp } from "../ingest/otlp-handlers.js";
 import type { OtlpSignal } from "../rpc/otlp-signals.js";
 import type { ForwardOptions } from "../upstream/forward-unary.js";
+import type { JetStreamParts } from "../jetstream/open-jetstream.js";
 import { LocalSink } from "../record-log/local-sink.js";
 import { meteredSink } from "../observability/metered-sink.js";
 import { grpcCodeName } from "../observability/metric-labels.js";
@@ -35,6 +36,8 @@ export interface Destination {
   deliverOtlp(signal: OtlpSignal, auth: AuthContext, request: Buffer, options: ForwardOptions): Promise<void>;
   /** The upstream connection's state (readiness); undefined when storing locally. */
   connectivity(): string | undefined;
+  /** Whether JetStream answers (readiness); undefined without `--sink jetstream` or `--spool jetstream`. */
+  jetstream(): boolean | undefined;
   /** Flushes and closes: call after the listeners stopped. */
   close(): Promise<void>;
 }
@@ -42,7 +45,8 @@ export interface Destination {
 /**
  * The one choice between storing and forwarding: with `forwarding` settings, the same services
  * forwarded as bytes to the upstream (with `--spool`, durably spooled when it fails); otherwise
- * the handlers that validate and store into the durable local sink and the debuginfo store.
+ * the handlers that validate and store into the durable local sink (or, with `jetstream`, publish
+ * to JetStream) and the debuginfo store. With `jetstream` while forwarding, it is the spool.
  */
 export async function openDestination(
   config: ServeConfig,
@@ -50,12 +54,21 @@ export async function openDestination(
   forwarding: UpstreamSettings | undefined,
   metrics: ProfgateMetrics,
   log: Logger,
+  jetstream?: JetStreamParts,
 ): Promise<Destination> {
   const { ingest } = metrics;
+  const jetstreamUp = () => jetstream?.available();
   if (forwarding) {
     const upstream = await openUpstream(forwarding, log, {
       uploadTimeoutMs: config.uploadTimeout,
       observer: grpcClientMetrics(metrics.grpcClient),
+      spool: jetstream
+        ? (deliver) =>
+            jetstream.spool(deliver, {
+              maxBackoffMs: config.spoolMaxBackoff,
+              upstreamTimeoutMs: forwarding.timeoutMs,
+            })
+        : undefined,
       onUpstreamCall: upstreamCallMetrics(ingest),
     });
     const spoolGauges = setInterval(() => {
@@ -71,16 +84,19 @@ export async function openDestination(
       deliverOtlp: (signal, auth, request, options) =>
         upstream.deliver(signal.method, auth, request, options),
       connectivity: () => upstream.connectivity(),
+      jetstream: jetstreamUp,
       async close() {
         clearInterval(spoolGauges);
         await upstream.close();
       },
     };
   }
-  const sink = await LocalSink.open({
-    dir: join(dataDir, "sink"),
-    onWarning: (message, details) => log.warn({ details }, message),
-  });
+  const sink = jetstream
+    ? jetstream.sink()
+    : await LocalSink.open({
+        dir: join(dataDir, "sink"),
+        onWarning: (message, details) => log.warn({ details }, message),
+      });
   const deps: IngestDeps = {
     sink: meteredSink(sink, metrics),
     debuginfo: new DebuginfoStore({ dir: join(dataDir, "debuginfo") }),
@@ -101,6 +117,7 @@ export async function openDestination(
     services: ingestServices(deps),
     deliverOtlp: (signal, auth, request) => storeOtlp(deps, signal, auth, request, Date.now()),
     connectivity: () => undefined,
+    jetstream: jetstreamUp,
     close: () => sink.close(),
   };
 }

@@ -7,9 +7,30 @@ import { listProjects } from "../record-log/log-layout.js";
 import { type IngestRecord, METHOD_PATHS } from "../record-log/record.js";
 import { CallStats, type StatsSnapshot } from "./call-stats.js";
 
+/** Where recorded traffic is read from: a local sink, or a JetStream stream. */
+export interface RecordSource {
+  /** Every recorded project id. */
+  projects(): Promise<string[]>;
+  /** A project's records in their recorded order. */
+  records(projectId: string): AsyncIterable<IngestRecord>;
+}
+
+/** The local sink of the data dir `dataDir`. */
+export function sinkSource(dataDir: string): RecordSource {
+  const sinkDir = join(dataDir, "sink");
+  return {
+    projects: () => listProjects(sinkDir),
+    async *records(projectId) {
+      for await (const entry of readRecords(sinkDir, { projectId })) {
+        if (entry.kind === "record") yield entry.record;
+      }
+    },
+  };
+}
+
 export interface ReplayOptions {
-  /** A gateway's data dir; its local sink is replayed. */
-  from: string;
+  /** What is replayed. */
+  from: RecordSource;
   target: string;
   channel: ChannelCredentials;
   channelOptions: Record<string, unknown>;
@@ -35,11 +56,11 @@ async function send(client: AgentClient, record: IngestRecord, timeoutMs: number
   await client.unaryRaw(METHOD_PATHS[record.method], first, options);
 }
 
-async function firstReceivedAt(sinkDir: string, projects: string[]): Promise<number> {
+async function firstReceivedAt(source: RecordSource, projects: string[]): Promise<number> {
   let first = Number.POSITIVE_INFINITY;
   for (const projectId of projects) {
-    for await (const entry of readRecords(sinkDir, { projectId })) {
-      if (entry.kind === "record") first = Math.min(first, entry.record.receivedAt);
+    for await (const record of source.records(projectId)) {
+      first = Math.min(first, record.receivedAt);
       break;
     }
   }
@@ -47,17 +68,16 @@ async function firstReceivedAt(sinkDir: string, projects: string[]): Promise<num
 }
 
 /**
- * Replays what a gateway recorded in its local sink against `target`: every project's records in
+ * Replays what a gateway recorded (its local sink, or a JetStream stream) against `target`: every project's records in
  * their recorded order (one call at a time per project, projects in parallel), the payload bytes
  * exactly as recorded (the Write exchange too: the recorded locations answer the target's
  * request), with the caller's credentials and mapped project ids, at the original timing scaled
  * by `speed`.
  */
 export async function replay(options: ReplayOptions): Promise<StatsSnapshot & { projects: number }> {
-  const sinkDir = join(options.from, "sink");
-  const projects = await listProjects(sinkDir);
+  const projects = await options.from.projects();
   const stats = new CallStats();
-  const origin = await firstReceivedAt(sinkDir, projects);
+  const origin = await firstReceivedAt(options.from, projects);
   const started = performance.now();
   const reporter = setInterval(() => options.onReport(stats.interval()), options.reportEveryMs);
   try {
@@ -70,9 +90,7 @@ export async function replay(options: ReplayOptions): Promise<StatsSnapshot & { 
           options.channelOptions,
         );
         try {
-          for await (const entry of readRecords(sinkDir, { projectId })) {
-            if (entry.kind !== "record") continue;
-            const record = entry.record;
+          for await (const record of options.from.records(projectId)) {
             if (options.speed !== "max") {
               const due = started + (record.receivedAt - origin) / options.speed;
               await sleep(Math.max(0, due - performance.now()));

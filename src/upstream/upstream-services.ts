@@ -13,10 +13,10 @@ import { deliverSpooled } from "./deliver-spooled.js";
 import { type ForwardOptions, forwardRequest, forwardUnary } from "./forward-unary.js";
 import { forwardUpload } from "./forward-upload.js";
 import { forwardWrite } from "./forward-write.js";
-import type { ForwardingDeps } from "./forwarding-deps.js";
+import type { ForwardingDeps, SpoolPort } from "./forwarding-deps.js";
 import { Spool, type SpoolStats } from "./spool/spool.js";
 import { SPOOL_METHODS, type SpoolMethod } from "./spool/spooled-call.js";
-import { SpoolDrainer } from "./spool/spool-drainer.js";
+import { type Deliver, SpoolDrainer } from "./spool/spool-drainer.js";
 import { ThrottledWarning } from "./throttled-warning.js";
 import { type UpstreamCallObserver, UpstreamClient } from "./upstream-client.js";
 import type { UpstreamSettings } from "./upstream-settings.js";
@@ -45,6 +45,11 @@ export interface UpstreamHooks {
   uploadTimeoutMs?: number | undefined;
   /** Every call made to the upstream (forwarded, delivered from the spool), e.g. `grpc_client_*`. */
   observer?: UpstreamCallObserver | undefined;
+  /**
+   * A spool kept elsewhere than on disk (`--spool jetstream`): given how to deliver a spooled
+   * call, the port the handlers spool through and what stops its delivery.
+   */
+  spool?: ((deliver: Deliver) => { port: SpoolPort; close(): Promise<void> }) | undefined;
 }
 
 /**
@@ -104,11 +109,12 @@ export async function openUpstream(
         })
       : undefined;
   drainer?.start();
+  const external = hooks.spool?.(deliverSpooled(client));
   const deps: ForwardingDeps = {
     client,
     log,
     failures: new ThrottledWarning(log),
-    spool,
+    spool: spool ?? external?.port,
     onUpstreamOk: drainer ? () => drainer.nudge() : undefined,
     onUpstreamCall: hooks.onUpstreamCall,
     uploadTimeoutMs: hooks.uploadTimeoutMs,
@@ -122,7 +128,9 @@ export async function openUpstream(
       headers: Object.keys(settings.headers),
       spool: settings.spool
         ? { dir: settings.spool.dir, maxBytes: settings.spool.maxBytes, ...stats }
-        : false,
+        : external
+          ? "jetstream"
+          : false,
     },
     "forwarding agent calls to the upstream",
   );
@@ -143,6 +151,7 @@ export async function openUpstream(
     connectivity: () => client.connectivity(),
     async close() {
       await drainer?.close();
+      await external?.close();
       await spool?.close();
       client.close();
     },

@@ -11,7 +11,7 @@ export interface UpstreamFlags {
   readonly upstreamBearerTokenFile: string | undefined;
   readonly upstreamGrpcHeaders: Readonly<Record<string, string>> | undefined;
   readonly upstreamTimeout: number;
-  readonly spool: boolean;
+  readonly spool: false | "disk" | "jetstream";
   readonly spoolMaxBytes: number;
   readonly spoolMaxBackoff: number;
 }
@@ -95,7 +95,7 @@ export function upstreamSettings(flags: UpstreamFlags, dataDir: string): Upstrea
     settings.bearerToken = token;
   }
   if (flags.upstreamTimeout <= 0) throw new ConfigError("--upstream-timeout must be above 0.");
-  if (flags.spool) {
+  if (flags.spool === "disk") {
     if (flags.spoolMaxBytes <= 0) throw new ConfigError("--spool-max-bytes must be above 0.");
     if (flags.spoolMaxBackoff <= 0) throw new ConfigError("--spool-max-backoff must be above 0.");
     settings.spool = {

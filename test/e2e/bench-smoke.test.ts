@@ -58,6 +58,7 @@ describe("npm run bench:smoke", () => {
       "revocation",
       "wan-upload",
       "otlp-profiles",
+      "jetstream-sink",
     ]);
     for (const r of report.results) expect(r.error, r.name).toBeUndefined();
     expect(output.stdout).toContain(
@@ -80,6 +81,7 @@ describe("npm run bench:smoke", () => {
     expect((byName["auth-decision"]!["cold"] as { p99Us: number }).p99Us).toBeGreaterThan(0);
     expect(byName["junk-flood"]!["redisGetsPerDistinctJunkToken"]).toBeGreaterThan(0);
     expect(byName["otlp-profiles"]!["cpuRatio"]).toBeGreaterThan(0);
+    expect(byName["jetstream-sink"]!["ratio"]).toBeGreaterThan(0);
     expect((byName["fleet"]!["steps"] as unknown[]).length).toBeGreaterThan(0);
     expect(byName["idle-connections"]!["connections"]).toBeGreaterThan(0);
     expect(byName["revocation"]!["revocations"]).toBeGreaterThan(0);
