@@ -1,20 +1,16 @@
 #!/usr/bin/env node
-import { runIam } from "./iam/iam-command.js";
-import { runLoadgen } from "./loadgen-command.js";
-import { runReplay } from "./replay-command.js";
-import { runServe } from "./serve-command.js";
-import { runSpool } from "./spool-command.js";
-import { runToken } from "./token-command.js";
 import { packageVersion } from "../version.js";
 import { fail, type Command } from "./command.js";
 
-const COMMANDS: Record<string, Command> = {
-  serve: runServe,
-  iam: runIam,
-  loadgen: runLoadgen,
-  replay: runReplay,
-  spool: runSpool,
-  token: runToken,
+// Each command's modules load only when it runs: `profgate iam ...` or `--version` does not pay
+// for the gateway's.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./serve-command.js")).runServe,
+  iam: async () => (await import("./iam/iam-command.js")).runIam,
+  loadgen: async () => (await import("./loadgen-command.js")).runLoadgen,
+  replay: async () => (await import("./replay-command.js")).runReplay,
+  spool: async () => (await import("./spool-command.js")).runSpool,
+  token: async () => (await import("./token-command.js")).runToken,
 };
 
 const USAGE = `profgate: the authenticating profile-ingestion gateway for parca-agent
@@ -51,8 +47,10 @@ if (name === undefined || name === "help" || name === "--help" || name === "-h")
   if (!command) {
     fail(`Unknown command ${JSON.stringify(name)}; run profgate --help for the commands.`, 2);
   } else {
-    command(rest).catch((error: unknown) =>
-      fail(error instanceof Error ? error.message : String(error), isUsageError(error) ? 2 : 1),
-    );
+    command()
+      .then((run) => run(rest))
+      .catch((error: unknown) =>
+        fail(error instanceof Error ? error.message : String(error), isUsageError(error) ? 2 : 1),
+      );
   }
 }
