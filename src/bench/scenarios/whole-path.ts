@@ -30,7 +30,7 @@ export async function wholePath(ctx: BenchContext): Promise<ScenarioResult> {
       scenario: `whole path: auth, metrics, logs, durable local sink (${ctx.callers} callers, 64 KiB WriteArrow)`,
       baseline: `bare grpc-js server discarding payloads: ${fmt.rate(baseline)}, p99 ${fmt.ms(median(rounds.baseline.map((m) => m.p99Ms)))}`,
       measured: `${fmt.rate(measured)}, p99 ${fmt.ms(median(rounds.measured.map((m) => m.p99Ms)))}`,
-      outcome: `throughput ratio ${fmt.ratio(ratio)}; server CPU per call ${fmt.us(median(rounds.measured.map((m) => m.serverCpuUsPerCall)))} vs ${fmt.us(median(rounds.baseline.map((m) => m.serverCpuUsPerCall)))}} (x${fmt.ratio(cpuRatio)}); load generator CPU per call ${fmt.us(median(rounds.baseline.map((m) => m.clientCpuUsPerCall)))}`,
+      outcome: `throughput ratio ${fmt.ratio(ratio)}; server CPU per call ${fmt.us(median(rounds.measured.map((m) => m.serverCpuUsPerCall)))} vs ${fmt.us(median(rounds.baseline.map((m) => m.serverCpuUsPerCall)))} (x${fmt.ratio(cpuRatio)}); load generator CPU per call ${fmt.us(median(rounds.baseline.map((m) => m.clientCpuUsPerCall)))}`,
       target: "ratio >= 0.75; CPU per call <= 1.6x bare",
       pass: ratio >= 0.75 && cpuRatio <= 1.6,
       numbers: {
