@@ -23,12 +23,17 @@ export type ErrorKind =
  */
 export class DomainError extends Error {
   override readonly name = "DomainError";
-  constructor(
-    readonly kind: ErrorKind,
-    message: string,
-    readonly reason: string = kind,
-  ) {
+  readonly kind: ErrorKind;
+  readonly reason: string;
+  constructor(kind: ErrorKind, message: string, reason: string = kind) {
+    // An expected refusal (a junk token, a refused write) is made on every such call: capturing
+    // a stack for it would cost more than the rest of the refusal, and nobody reads it.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
+    this.kind = kind;
+    this.reason = reason;
   }
 }
 
