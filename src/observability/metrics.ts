@@ -31,6 +31,8 @@ export interface ProfgateMetrics {
     rejections: Counter<"method" | "reason">;
     sinkAppendSeconds: Histogram;
     sinkErrors: Counter<"reason">;
+    /** fdatasync calls of the local sink: with the requests, the calls per fsync. */
+    sinkFsyncs: Counter;
     upstreamSeconds: Histogram<"method">;
     /** `code` is a status code name (`grpcCodeName`). */
     upstreamErrors: Counter<"method" | "code">;
@@ -276,6 +278,11 @@ function ingestMetrics(registry: Registry): ProfgateMetrics["ingest"] {
       name: "profgate_sink_errors_total",
       help: "Sink appends that failed, by reason.",
       labelNames: ["reason"] as const,
+      registers,
+    }),
+    sinkFsyncs: new Counter({
+      name: "profgate_sink_fsyncs_total",
+      help: "fdatasync calls of the local sink, each making every write since the previous one durable; rate(profgate_ingest_requests_total) / rate(this) is the calls per fsync.",
       registers,
     }),
     upstreamSeconds: new Histogram({

@@ -166,6 +166,26 @@ describe("operability", () => {
     }
   });
 
+  it("counts the sink's fsyncs: concurrent writes share them", async () => {
+    const { gateway, boot } = await fresh();
+    const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+    const codes = await Promise.all(
+      Array.from({ length: 40 }, () => codeOf(agent.writeArrow(encodeArrowV2()))),
+    );
+    agent.close();
+    expect(codes.every((c) => c === status.OK)).toBe(true);
+    let fsyncs = 0;
+    for (let i = 0; i < 40 && fsyncs === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      fsyncs = metricValue(
+        parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text()),
+        "profgate_sink_fsyncs_total",
+      );
+    }
+    expect(fsyncs).toBeGreaterThan(0);
+    expect(fsyncs).toBeLessThan(40);
+  });
+
   it("exports per-project series only behind --metrics-per-project", async () => {
     const { gateway, boot } = await fresh(["--metrics-per-project"]);
     const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });

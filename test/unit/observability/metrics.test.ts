@@ -26,6 +26,7 @@ const EXPECTED: Record<string, string[]> = {
   profgate_ingest_rejections_total: ["method", "reason"],
   profgate_sink_append_seconds: [],
   profgate_sink_errors_total: ["reason"],
+  profgate_sink_fsyncs_total: [],
   profgate_upstream_seconds: ["method"],
   profgate_upstream_errors_total: ["method", "code"],
   profgate_spool_backlog_records: [],
