@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFlagFile } from "../config/flag-file.js";
 import { ConfigError } from "../config/load-flags.js";
 
 /** The flags of `profgate serve` that concern JetStream (see `SERVE_FLAGS`). */
@@ -41,16 +41,6 @@ export function safeServerUrl(url: string): string {
 }
 
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-function readFlagFile(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new ConfigError(
-      `Invalid ${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "unreadable"}).`,
-    );
-  }
-}
 
 /**
  * The JetStream settings when `--sink jetstream` or `--spool jetstream` asks for them, with their

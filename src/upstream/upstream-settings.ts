@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFlagFile } from "../config/flag-file.js";
 import { join } from "node:path";
 import { ConfigError } from "../config/load-flags.js";
 
@@ -43,16 +43,6 @@ const UPSTREAM_ONLY: ReadonlyArray<[keyof UpstreamFlags, string]> = [
   ["spool", "--spool"],
   ["upstreamInsecure", "--upstream-insecure"],
 ];
-
-function readFlagFile(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new ConfigError(
-      `Invalid ${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "unreadable"}).`,
-    );
-  }
-}
 
 /**
  * The forwarding settings, validated across flags and with their files read; undefined when

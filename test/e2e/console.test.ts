@@ -1,8 +1,6 @@
-import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { status } from "@grpc/grpc-js";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
 import { encodeArrowV2 } from "../../src/agent-sim/index.js";
@@ -15,10 +13,9 @@ import {
   readBootstrap,
   startGateway,
 } from "../support/gateway-process.js";
+import { launchChromium } from "../support/console-browser.js";
 import { tempDir } from "../support/temp-dir.js";
 
-/** Debian's `chromium` package (`.ci/run` installs it when missing). */
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = resolve(import.meta.dirname, "../../test-artifacts/console");
 const TOKEN = /^psc_v1_[0-9a-f]{64}$/;
 
@@ -59,8 +56,6 @@ describe("the IAM web console in a browser", () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-    await mkdir(SCREENSHOTS, { recursive: true });
     dir = await tempDir();
     gateway = await startGateway(join(dir.path, "data"), [
       "--console-address",
@@ -70,19 +65,7 @@ describe("the IAM web console in a browser", () => {
     ]);
     boot = await readBootstrap(join(dir.path, "data"));
     secrets.push(boot.ownerToken, boot.agentToken);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: gateway.consoleUrl });
     page = await context.newPage();
