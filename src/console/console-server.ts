@@ -1,11 +1,9 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import type { HostPort } from "../config/flag-spec.js";
 import { type ConsoleApiOptions, consoleApi } from "./console-api.js";
-import { type ConsoleTlsFiles, loadTlsFiles, watchTlsFiles } from "./console-tls.js";
+import { type ConsoleTlsFiles, listenHttp } from "./console-tls.js";
 import { loadStaticFiles, serveStatic } from "./static-files.js";
 
 /** Where `npm run build` puts the front-end: `dist/console/ui/`, beside this module. */
@@ -65,35 +63,18 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     inFlight.add(call);
     void call.finally(() => inFlight.delete(call));
   };
-  const tls = options.tls ? await loadTlsFiles(options.tls) : undefined;
-  const server = tls ? createHttpsServer(tls, handle) : createHttpServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.address.port, options.address.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
+  const { server, port, https, stopWatching } = await listenHttp({
+    address: options.address,
+    tls: options.tls,
+    log: options.log,
+    what: "the console",
+    handler: handle,
   });
-  server.on("error", (error) => options.log.warn({ err: error }, "console listener error"));
-  const stopWatching =
-    options.tls && "setSecureContext" in server
-      ? watchTlsFiles(
-          options.tls,
-          2000,
-          (context) => server.setSecureContext(context),
-          (error) =>
-            options.log.warn(
-              { err: error },
-              "could not reload the console's TLS certificate; serving the previous one",
-            ),
-        )
-      : () => {};
-  const { port } = server.address() as AddressInfo;
 
   let closing: Promise<void> | undefined;
   return {
     address: { host: options.address.host, port },
-    https: tls !== undefined,
+    https,
     close(graceMs = 5000) {
       closing ??= (async () => {
         stopWatching();

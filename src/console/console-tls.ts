@@ -1,5 +1,14 @@
 import { readFile, stat } from "node:fs/promises";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
+import type { Logger } from "pino";
 
 /** The gRPC listener's certificate and key, which the console serves too. */
 export interface ConsoleTlsFiles {
@@ -48,4 +57,49 @@ export function watchTlsFiles(
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** An HTTP listener, HTTPS with `tls`, started on `address` with its certificate reloaded. */
+export interface HttpListener {
+  server: HttpServer | HttpsServer;
+  port: number;
+  https: boolean;
+  /** Stops reloading the certificate; closing the server is the caller's. */
+  stopWatching(): void;
+}
+
+/**
+ * Listens for `handler` on `address` (HTTPS with `tls`, reloaded as {@link watchTlsFiles} does),
+ * resolving once listening or rejecting with the bind error. Later listener errors and failed
+ * reloads go to `log` as warnings naming `what` (e.g. "the console").
+ */
+export async function listenHttp(options: {
+  address: { host: string; port: number };
+  tls: ConsoleTlsFiles | undefined;
+  log: Pick<Logger, "warn">;
+  what: string;
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+}): Promise<HttpListener> {
+  const { log, what, handler } = options;
+  const tls = options.tls ? await loadTlsFiles(options.tls) : undefined;
+  const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.address.port, options.address.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  server.on("error", (error) => log.warn({ err: error }, `${what}'s listener failed`));
+  const stopWatching =
+    options.tls && "setSecureContext" in server
+      ? watchTlsFiles(
+          options.tls,
+          2000,
+          (context) => server.setSecureContext(context),
+          (error) =>
+            log.warn({ err: error }, `could not reload ${what}'s TLS certificate; serving the previous one`),
+        )
+      : () => {};
+  return { server, port: (server.address() as AddressInfo).port, https: tls !== undefined, stopWatching };
 }

@@ -146,11 +146,7 @@ export class UpstreamClient {
   /** The metadata of an upstream call carrying `projectid: upstreamProjectId`. */
   metadata(upstreamProjectId: string): Metadata {
     const metadata = new Metadata();
-    for (const [key, value] of Object.entries(this.settings.headers)) metadata.set(key, value);
-    metadata.set("projectid", upstreamProjectId);
-    if (this.settings.bearerToken !== undefined) {
-      metadata.set("authorization", `Bearer ${this.settings.bearerToken}`);
-    }
+    for (const [key, value] of Object.entries(this.headers(upstreamProjectId))) metadata.set(key, value);
     return metadata;
   }
 

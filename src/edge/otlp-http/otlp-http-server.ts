@@ -1,13 +1,11 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { gunzip } from "node:zlib";
 import type { Logger } from "pino";
 import type { CallCredentials } from "../../auth/auth-decision.js";
 import { INGEST_POLICIES, type MethodPolicy } from "../../auth/method-policies.js";
 import type { AuthContext } from "../../auth/principal.js";
 import type { HostPort } from "../../config/flag-spec.js";
-import { type ConsoleTlsFiles, loadTlsFiles, watchTlsFiles } from "../../console/console-tls.js";
+import { type ConsoleTlsFiles, listenHttp } from "../../console/console-tls.js";
 import { decompressZstd, ZstdError } from "../zstd.js";
 import { invalidArgument } from "../../errors.js";
 import type { PendingBytes } from "../guards/pending-bytes.js";
@@ -234,7 +232,6 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
       "OTLP/HTTP request finished",
     );
   };
-  const tls = options.tls ? await loadTlsFiles(options.tls) : undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       options.log.warn({ err: error }, "an OTLP/HTTP request failed");
@@ -242,25 +239,13 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
       res.end();
     });
   };
-  const server = tls ? createHttpsServer(tls, onRequest) : createHttpServer(onRequest);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.address.port, options.address.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
+  const { server, port, stopWatching } = await listenHttp({
+    address: options.address,
+    tls: options.tls,
+    log: options.log,
+    what: "the OTLP/HTTP listener",
+    handler: onRequest,
   });
-  server.on("error", (error) => options.log.warn({ err: error }, "OTLP/HTTP listener error"));
-  const stopWatching =
-    options.tls && "setSecureContext" in server
-      ? watchTlsFiles(
-          options.tls,
-          2000,
-          (context) => server.setSecureContext(context),
-          (error) => options.log.warn({ err: error }, "could not reload the OTLP/HTTP TLS certificate"),
-        )
-      : () => {};
-  const { port } = server.address() as AddressInfo;
   return {
     address: { host: options.address.host, port },
     async close(graceMs = 5000) {
