@@ -91,23 +91,14 @@ export async function openDestination(
       },
     };
   }
-  const local = jetstream
-    ? undefined
+  const fsyncs = counterChild(ingest.sinkFsyncs, {});
+  const sink = jetstream
+    ? jetstream.sink()
     : await LocalSink.open({
         dir: join(dataDir, "sink"),
         onWarning: (message, details) => log.warn({ details }, message),
+        onFsync: () => fsyncs.inc(),
       });
-  const sink = local ?? (jetstream as NonNullable<typeof jetstream>).sink();
-  // The sink counts its fsyncs itself; the metric follows once a second.
-  let fsyncs = 0;
-  const fsyncCounter = local
-    ? setInterval(() => {
-        const now = local.stats.flushes;
-        if (now > fsyncs) ingest.sinkFsyncs.inc(now - fsyncs);
-        fsyncs = now;
-      }, 1000)
-    : undefined;
-  fsyncCounter?.unref();
   const deps: IngestDeps = {
     sink: meteredSink(sink, metrics),
     debuginfo: new DebuginfoStore({ dir: join(dataDir, "debuginfo") }),
@@ -129,10 +120,7 @@ export async function openDestination(
     deliverOtlp: (signal, auth, request) => storeOtlp(deps, signal, auth, request, Date.now()),
     connectivity: () => undefined,
     jetstream: jetstreamUp,
-    close: () => {
-      clearInterval(fsyncCounter);
-      return sink.close();
-    },
+    close: () => sink.close(),
   };
 }
 

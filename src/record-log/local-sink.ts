@@ -27,6 +27,8 @@ export interface LocalSinkOptions {
   segmentBytes?: number;
   /** Told about repaired torn tails, skipped corrupt segments and failed writes. */
   onWarning?: SinkWarningHandler;
+  /** Told of every fdatasync that succeeded (e.g. to count them). */
+  onFsync?: () => void;
   /** @internal Test seam for injecting write and sync failures. */
   io?: SegmentIo;
 }
@@ -59,6 +61,7 @@ export class LocalSink {
     private readonly segmentBytes: number,
     private readonly onWarning: SinkWarningHandler,
     private readonly io: SegmentIo,
+    private readonly onFsync: (() => void) | undefined,
   ) {}
 
   /** Creates the directory if needed and recovers each project's last segment; see {@link LocalSink}. */
@@ -73,7 +76,14 @@ export class LocalSink {
     for (const projectId of await listProjects(options.dir)) {
       recovered.set(projectId, await recoverProject(join(options.dir, projectId), onWarning));
     }
-    return new LocalSink(options.dir, recovered, segmentBytes, onWarning, options.io ?? nodeSegmentIo);
+    return new LocalSink(
+      options.dir,
+      recovered,
+      segmentBytes,
+      onWarning,
+      options.io ?? nodeSegmentIo,
+      options.onFsync,
+    );
   }
 
   /** A snapshot of the counters; `flushes < appends` shows that group commit batches. */
@@ -130,6 +140,7 @@ export class LocalSink {
       io: this.io,
       stats: this.counters,
       onWarning: this.onWarning,
+      onFsync: this.onFsync,
     });
   }
 }

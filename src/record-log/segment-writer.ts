@@ -36,6 +36,8 @@ export interface SegmentWriterOptions {
   io: SegmentIo;
   stats: SinkStats;
   onWarning: SinkWarningHandler;
+  /** Told of every fdatasync that succeeded. */
+  onFsync?: (() => void) | undefined;
 }
 
 interface Pending {
@@ -180,6 +182,7 @@ export class SegmentWriter {
         this.failed(lost, error);
         continue;
       }
+      this.options.onFsync?.();
       this.options.stats.bytesWritten += end - this.position.size;
       this.position.size = end;
       for (const written of group) for (const p of written.batch) p.resolve();
