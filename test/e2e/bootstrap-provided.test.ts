@@ -69,6 +69,8 @@ describe("the first start takes the tokens and the project id an operator provid
       projectId,
       "--agents",
       "1",
+      "--mix",
+      "writearrow=1",
       "--rate",
       "2",
       "--duration",
