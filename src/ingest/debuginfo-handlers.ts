@@ -157,6 +157,13 @@ export function debuginfoHandlers(deps: IngestDeps): UntypedServiceImplementatio
         },
         async (caught: unknown) => {
           clearTimeout(timer);
+          if (call.cancelled && !timedOut) {
+            // The agent went away (a restart, a dropped connection): nothing failed here, and
+            // nobody is left to answer.
+            await upload?.abort().catch(() => {});
+            deps.onUpload?.("cancelled", 0);
+            return;
+          }
           const error = timedOut
             ? new DomainError(
                 "deadline_exceeded",

@@ -19,5 +19,5 @@ export interface IngestDeps {
   /** A call refused after auth: its method and the reason slug (a metric label). */
   onRejected?: (method: string, reason: string) => void;
   /** A finished debuginfo upload: `ok` with its size, `rejected` (client error) or `failed`. */
-  onUpload?: (result: "ok" | "rejected" | "failed", bytes: number) => void;
+  onUpload?: (result: "ok" | "rejected" | "failed" | "cancelled", bytes: number) => void;
 }

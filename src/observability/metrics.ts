@@ -310,7 +310,7 @@ function ingestMetrics(registry: Registry): ProfgateMetrics["ingest"] {
     }),
     debuginfoUploads: new Counter({
       name: "profgate_debuginfo_uploads_total",
-      help: "Debuginfo uploads that ended, by result (ok, rejected, failed).",
+      help: "Debuginfo uploads that ended, by result (ok, rejected, failed, cancelled by the client).",
       labelNames: ["result"] as const,
       registers,
     }),

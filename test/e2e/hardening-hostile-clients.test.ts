@@ -273,6 +273,13 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
     });
     expect(builds.length).toBeGreaterThan(5);
     await waitForNoPartFiles();
+    // An agent that went away is no failure of the gateway: counted as cancelled, not logged as a fault.
+    const counted = parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text());
+    expect(
+      metricValue(counted, "profgate_debuginfo_uploads_total", { result: "cancelled" }),
+    ).toBeGreaterThanOrEqual(builds.length - 1);
+    expect(metricValue(counted, "profgate_debuginfo_uploads_total", { result: "failed" })).toBe(0);
+    expect(gateway.lines.join("\n")).not.toContain("failed inside the gateway");
 
     const { buildId } = builds[0]!;
     expect(await agent.shouldInitiateUpload({ buildId })).toMatchObject({
