@@ -7,7 +7,7 @@ import {
   type ServerMethodDefinition,
 } from "@grpc/grpc-js";
 import type { CallCredentials } from "../auth/auth-decision.js";
-import { attachAuthContext } from "../auth/call-context.js";
+import { attachAuthContext, findAuthContext } from "../auth/call-context.js";
 import type { AuthDecision, PolicyTable, MethodPolicy } from "../auth/method-policies.js";
 import type { AuthContext } from "../auth/principal.js";
 import { toStatus } from "./to-status.js";
@@ -60,7 +60,9 @@ class GatedCall extends ServerInterceptingCall {
  * The interceptor that authenticates and authorizes every call from its metadata alone, before
  * the handler starts or any message is read. Refused calls end with the status of
  * docs/iam-model.md; allowed calls reach the handler with their context on `call.metadata`
- * (`authContextOf`).
+ * (`authContextOf`). A call the front gate (edge/front-gate.ts) already decided arrives with its
+ * context attached and passes as decided; the gate decides the rest (a server without the front
+ * gate, such as one whose streams reach grpc-js another way).
  */
 export function authGate(options: AuthGateOptions): ServerInterceptor {
   return (method: ServerMethodDefinition<unknown, unknown>, next: ServerInterceptingCallInterface) => {
@@ -70,6 +72,12 @@ export function authGate(options: AuthGateOptions): ServerInterceptor {
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, proceed) => {
         const started = performance.now();
+        // Decided at the front gate (edge/front-gate.ts), which reported the decision.
+        if (findAuthContext(metadata)) {
+          proceed(metadata);
+          call?.release();
+          return;
+        }
         const finish = (allowed: boolean, reason: string) =>
           options.onDecision?.({
             path: method.path,

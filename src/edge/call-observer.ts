@@ -8,7 +8,8 @@ import {
   type ServerMethodDefinition,
   status,
 } from "@grpc/grpc-js";
-import { findAuthContext } from "../auth/call-context.js";
+import { attachAuthContext, findAuthContext } from "../auth/call-context.js";
+import type { AuthContext } from "../auth/principal.js";
 import {
   type CallEnd,
   type CallIdentity,
@@ -22,7 +23,7 @@ import type { Intake } from "./intake.js";
 import { receivedBytes } from "./message-size.js";
 
 /** A method's observers, merged once: each event is one call of a plain function. */
-interface MethodHooks {
+export interface MethodHooks {
   info: MethodInfo;
   started: () => void;
   received: () => void;
@@ -41,10 +42,13 @@ function merge(observers: MethodObserver[], event: "started" | "received" | "sen
   };
 }
 
-function methodHooks(
-  observers: readonly CallObserver[],
-  definition: ServerMethodDefinition<unknown, unknown>,
-) {
+/** What identifies a method to its observers: its path and streaming flags. */
+type MethodShape = Pick<
+  ServerMethodDefinition<unknown, unknown>,
+  "path" | "requestStream" | "responseStream"
+>;
+
+function methodHooks(observers: readonly CallObserver[], definition: MethodShape) {
   const info = methodInfo(definition);
   const perMethod = observers.map((observer) => observer.forMethod(info));
   const enders = perMethod.flatMap((o) => (o.ended ? [o.ended.bind(o)] : []));
@@ -67,6 +71,39 @@ function methodHooks(
             }
           },
   } satisfies MethodHooks;
+}
+
+/**
+ * Every served method's merged observers, resolved on a method's first call: the call observer
+ * and the front gate (edge/front-gate.ts) report through the same hooks.
+ */
+export class MethodHookTable {
+  private readonly hooks = new Map<string, MethodHooks>();
+  private readonly shapes = new Map<string, MethodShape>();
+
+  constructor(private readonly observers: readonly CallObserver[]) {}
+
+  /** Makes `method` known by its path (the edge calls this for every method it serves). */
+  serve(method: MethodShape): void {
+    this.shapes.set(method.path, method);
+  }
+
+  /** The hooks of a served method, or undefined for a path that is not one. */
+  forPath(path: string): MethodHooks | undefined {
+    const known = this.hooks.get(path);
+    if (known !== undefined) return known;
+    const shape = this.shapes.get(path);
+    return shape === undefined ? undefined : this.forMethod(shape);
+  }
+
+  forMethod(method: MethodShape): MethodHooks {
+    let hooks = this.hooks.get(method.path);
+    if (hooks === undefined) {
+      hooks = methodHooks(this.observers, method);
+      this.hooks.set(method.path, hooks);
+    }
+    return hooks;
+  }
 }
 
 /**
@@ -101,20 +138,19 @@ function identityOf(metadata: Metadata | undefined): CallIdentity | undefined {
  * call that really ended without its message gets INVALID_ARGUMENT (grpc-js would answer
  * UNIMPLEMENTED, as if the method did not exist).
  */
-export function callObserver(observers: readonly CallObserver[], intake?: Intake): ServerInterceptor {
-  const methods = new Map<string, MethodHooks>();
+export function callObserver(
+  methods: MethodHookTable,
+  intake?: Intake,
+  decidedBefore?: (base: unknown) => AuthContext | undefined,
+): ServerInterceptor {
   return (definition, next) => {
-    let hooks = methods.get(definition.path);
-    if (hooks === undefined) {
-      hooks = methodHooks(observers, definition);
-      methods.set(definition.path, hooks);
-    }
-    const method = hooks;
+    const method = methods.forMethod(definition);
     method.started();
+    // `next` is grpc-js's base call: this interceptor is the first.
+    const decided = decidedBefore?.(next);
     const startedAt = performance.now();
     // Read now: once the client is gone, grpc-js may no longer know its address.
     const peer = method.ended || intake ? next.getPeer() : "";
-    // `next` is grpc-js's base call: this interceptor is the first.
     const released = intake?.(next, definition.path, peer, (s) => call.sendStatus(s));
     let metadata: Metadata | undefined;
     let received = 0;
@@ -145,6 +181,8 @@ export function callObserver(observers: readonly CallObserver[], intake?: Intake
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((value, proceed) => {
         metadata = value;
+        // Decided at the front gate: the auth gate lets it through as decided.
+        if (decided) attachAuthContext(value, decided);
         proceed(value);
       })
       .withOnReceiveMessage((message, proceed) => {

@@ -9,7 +9,8 @@ import type { ServiceBinding } from "../rpc/service-binding.js";
 import { admissionGate } from "./admission-gate.js";
 import { authGate, type CallDecision } from "./auth-gate.js";
 import { bindService, type HandlerFault } from "./bind-service.js";
-import { callObserver } from "./call-observer.js";
+import { callObserver, MethodHookTable } from "./call-observer.js";
+import { type FrontGate, frontGate } from "./front-gate.js";
 import { CallRegistry, type OpenCallBounds } from "./call-registry.js";
 import { type GatedListener, listenGated } from "./gated-listener.js";
 import {
@@ -17,6 +18,7 @@ import {
   checkGrpcInternals,
   type ReceiveWindows,
   refuseOversizeWithInvalidArgument,
+  streamOf,
 } from "./grpc-internals.js";
 import type { AbandonedStreamGuard } from "./guards/abandoned-streams.js";
 import type { MemoryGuard } from "./guards/memory-guard.js";
@@ -89,7 +91,8 @@ export interface EdgeOptions {
 
 /**
  * Everything between an accepted socket and a handler, with one owner: the gated listener and
- * its HTTP/2 windows, the intake bounds (message limits per method, incomplete-message bytes),
+ * its HTTP/2 windows, the front gate (the auth decision on each HTTP/2 stream, before grpc-js
+ * builds a call: refused calls end there), the intake bounds (message limits per method, incomplete-message bytes),
  * the per-address guards, the memory guard, the auth gate, admission, and
  * one call observer whose `CallEnd` events the counters, the call log and the abandoned-stream
  * guard subscribe to. Handlers see only calls that passed all of it, with their caller on
@@ -103,6 +106,9 @@ export class Edge {
   readonly calls: CallRegistry;
   private listener: GatedListener | undefined;
   private readonly hooks: EdgeHooks;
+  /** Every served method's observers, shared by the front gate and the call observer. */
+  private readonly methods: MethodHookTable;
+  private readonly front: FrontGate;
 
   constructor(private readonly options: EdgeOptions) {
     checkGrpcInternals();
@@ -130,7 +136,18 @@ export class Edge {
       groupOf,
       onPendingRefused: this.hooks.onPendingRefused,
     });
-    const interceptors: ServerInterceptor[] = [callObserver(observers, intake)];
+    this.methods = new MethodHookTable(observers);
+    this.front = frontGate({
+      policyFor: options.policyFor,
+      decide: options.decide,
+      methods: this.methods,
+      onAllowed: this.hooks.onAllowed,
+      onDecision: this.hooks.onDecision,
+    });
+    const front = this.front;
+    const interceptors: ServerInterceptor[] = [
+      callObserver(this.methods, intake, (base) => front.takeDecision(streamOf(base))),
+    ];
     if (guards.memory) interceptors.push(guards.memory.interceptor);
     interceptors.push(
       authGate({
@@ -175,6 +192,7 @@ export class Edge {
 
   /** Serves `binding`; its handlers' errors are mapped by the edge. */
   addService(binding: ServiceBinding): void {
+    for (const method of Object.values(binding.definition)) this.methods.serve(method);
     bindService(this.server, binding, (path, cause) => this.hooks.onHandlerFault?.(path, cause));
   }
 
@@ -187,6 +205,7 @@ export class Edge {
       ...(abandoned ? { refuse: (peer: string) => abandoned.refuses(peer) } : {}),
       ...(transport.groupOf ? { groupOf: transport.groupOf } : {}),
       ...(transport.receiveWindows ? { receiveWindows: transport.receiveWindows } : {}),
+      front: this.front.front,
       onRefused: (peer) => this.hooks.onConnectionRefused?.(peer),
       onError: (error) => this.hooks.onListenerError?.(error),
     });

@@ -4,7 +4,12 @@ import { createServer, isIP, type Server as NetServer, type Socket } from "node:
 import type { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { HostPort } from "../config/flag-spec.js";
 import { clientGroup } from "../iam/cidr.js";
-import { type ReceiveWindows, withReceiveWindows } from "./grpc-internals.js";
+import {
+  type ReceiveWindows,
+  type StreamFrontHandler,
+  withReceiveWindows,
+  withStreamFront,
+} from "./grpc-internals.js";
 
 export interface GatedListenerOptions {
   /**
@@ -20,6 +25,8 @@ export interface GatedListenerOptions {
   groupOf?(address: string): string;
   /** An error of a listener after it listens (e.g. accept failing for want of file descriptors). */
   onError?(error: Error): void;
+  /** Sees every new HTTP/2 stream before grpc-js does (the edge's front gate). */
+  front?: StreamFrontHandler;
 }
 
 /** A listener whose connections profgate accepts itself before grpc-js sees them. */
@@ -56,9 +63,13 @@ export async function listenGated(
     ? [address.host]
     : [...new Set((await lookup(address.host, { all: true })).map((resolved) => resolved.address))];
   const groupOf = options.groupOf ?? ((peer: string) => clientGroup(peer));
+  const inject = () => server.createConnectionInjector(credentials);
+  const fronted = options.front
+    ? () => withStreamFront(server, options.front as StreamFrontHandler, inject)
+    : inject;
   const injector = options.receiveWindows
-    ? withReceiveWindows(server, options.receiveWindows, () => server.createConnectionInjector(credentials))
-    : server.createConnectionInjector(credentials);
+    ? withReceiveWindows(server, options.receiveWindows, fronted)
+    : fronted();
   const byAddress = new Map<string, Set<Socket>>();
 
   const accept = (socket: Socket) => {

@@ -1,6 +1,11 @@
 import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
-import { constants as http2Constants, type ServerHttp2Session } from "node:http2";
+import {
+  constants as http2Constants,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { Readable } from "node:stream";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { decompressZstd, ZstdError } from "./zstd.js";
@@ -13,6 +18,8 @@ import { decompressZstd, ZstdError } from "./zstd.js";
  * used instead, and named here:
  *
  * - connections are handed to grpc-js through `Server.createConnectionInjector` (public);
+ * - the front gate sees each HTTP/2 stream first: grpc-js's one `stream` listener on the HTTP/2
+ *   server it creates (`http2Servers`) is moved behind it (`withStreamFront`);
  * - reading is held back until the auth decision by subclassing `ServerInterceptingCall` and
  *   its public `startRead` (edge/auth-gate.ts);
  * - zstd messages are decoded by wrapping the base call's `decompressMessage` (grpc-js knows
@@ -115,6 +122,47 @@ export function withReceiveWindows<T>(server: Server, windows: ReceiveWindows, c
     });
   }
   return created;
+}
+
+/** Decides what becomes of each new HTTP/2 stream; `pass` hands it to grpc-js. */
+export type StreamFrontHandler = (
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  pass: () => void,
+) => void;
+
+/**
+ * Puts `front` before grpc-js on the HTTP/2 servers that `create` adds to `server`: grpc-js
+ * handles a stream through its one `stream` listener on each (`http2Servers`), which is moved
+ * behind `front`.
+ */
+export function withStreamFront<T>(server: Server, front: StreamFrontHandler, create: () => T): T {
+  const servers = (server as unknown as ServerInternals).http2Servers;
+  if (!(servers instanceof Map)) {
+    throw new Error("this grpc-js version does not expose its HTTP/2 servers: the front gate cannot be set");
+  }
+  const before = new Set(servers.keys());
+  const created = create();
+  for (const http2Server of servers.keys()) {
+    if (before.has(http2Server)) continue;
+    const listeners = http2Server.listeners("stream") as Array<(...args: unknown[]) => void>;
+    const grpcHandler = listeners[0];
+    if (listeners.length !== 1 || grpcHandler === undefined) {
+      throw new Error(
+        `grpc-js internals changed: ${listeners.length} stream listeners on its HTTP/2 server, not 1`,
+      );
+    }
+    http2Server.removeListener("stream", grpcHandler);
+    http2Server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) =>
+      front(stream, headers, () => grpcHandler(stream, headers, ...rest)),
+    );
+  }
+  return created;
+}
+
+/** The HTTP/2 stream of grpc-js's base call (the first interceptor's `next`). */
+export function streamOf(call: unknown): unknown {
+  return (call as { stream?: unknown }).stream;
 }
 
 /**

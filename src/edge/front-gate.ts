@@ -1,0 +1,183 @@
+import { constants as http2Constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import { status } from "@grpc/grpc-js";
+import type { CallCredentials } from "../auth/auth-decision.js";
+import type { AuthDecision, PolicyTable } from "../auth/method-policies.js";
+import type { AuthContext } from "../auth/principal.js";
+import type { CallDecision } from "./auth-gate.js";
+import type { MethodHookTable } from "./call-observer.js";
+import { toStatus } from "./to-status.js";
+
+/**
+ * What the front gate does with one new HTTP/2 stream: `pass` hands it to grpc-js, which then
+ * runs the call as usual.
+ */
+export type StreamFront = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, pass: () => void) => void;
+
+export interface FrontGateOptions {
+  policyFor: PolicyTable;
+  decide: CallDecision;
+  /** The served methods' observers: a call refused here is counted and logged like any other. */
+  methods: MethodHookTable;
+  onAllowed?: ((context: AuthContext) => void) | undefined;
+  onDecision?: ((decision: AuthDecision) => void) | undefined;
+}
+
+/** The front gate's stream handler, and what it decided for the calls it passed on. */
+export interface FrontGate {
+  front: StreamFront;
+  /** The context decided for the call of `stream`, once; undefined if the gate did not decide it. */
+  takeDecision(stream: unknown): AuthContext | undefined;
+}
+
+/** Headers grpc-js keeps out of a call's metadata: they do not count as its entries. */
+const NOT_METADATA = new Set([
+  "grpc-timeout",
+  "grpc-encoding",
+  "grpc-accept-encoding",
+  "accept-encoding",
+  "te",
+  "content-type",
+]);
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** What a call's HTTP/2 headers present to the decision, counted as grpc-js counts metadata. */
+export function headerCredentials(headers: IncomingHttpHeaders): CallCredentials {
+  let entries = 0;
+  for (const key in headers) {
+    if (key.charCodeAt(0) !== 58 /* ":" */ && !NOT_METADATA.has(key)) entries++;
+  }
+  return {
+    authorization: firstValue(headers.authorization),
+    projectId: firstValue(headers.projectid),
+    entries,
+  };
+}
+
+/** The client's `host:port`, as grpc-js reports a call's peer. */
+function peerOf(stream: ServerHttp2Stream): string {
+  const socket = stream.session?.socket;
+  if (!socket?.remoteAddress) return "unknown";
+  return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+}
+
+const isGrpc = (contentType: string | undefined) =>
+  contentType !== undefined &&
+  (contentType === "application/grpc" || contentType.startsWith("application/grpc+"));
+
+/**
+ * The auth decision at the front of the edge, on the HTTP/2 stream itself, before grpc-js builds
+ * a call for it: a call refused on its metadata costs one trailers-only response and a
+ * RST_STREAM (NO_ERROR, RFC 9113 8.1: the response is complete; the client stops sending), not
+ * a grpc-js call, its interceptors and the receipt of its body. The decision, its metrics and
+ * its `CallEnd` are those of the auth gate, which lets a call decided here through as decided.
+ * Public methods, paths that are not served and requests that are not gRPC go to grpc-js
+ * untouched, which answers them as before.
+ */
+export function frontGate(options: FrontGateOptions): FrontGate {
+  const decided = new WeakMap<object, AuthContext>();
+  const front: StreamFront = (stream, headers, pass) => {
+    const path = headers[":path"];
+    const policy = typeof path === "string" ? options.policyFor(path) : undefined;
+    const method =
+      policy !== undefined && policy !== "public" ? options.methods.forPath(path as string) : undefined;
+    if (
+      method === undefined ||
+      policy === undefined ||
+      policy === "public" ||
+      !isGrpc(headers["content-type"])
+    ) {
+      pass();
+      return;
+    }
+    const startedAt = performance.now();
+    const finish = (allowed: boolean, reason: string) =>
+      options.onDecision?.({
+        path: method.info.path,
+        allowed,
+        reason,
+        seconds: (performance.now() - startedAt) / 1000,
+      });
+    // A call ended here: counted as started and ended, as the call observer would.
+    const ended = (code: status, details: string, abandoned: boolean, peer: string) => {
+      method.started();
+      method.ended?.({
+        method: method.info,
+        code,
+        details,
+        durationSeconds: (performance.now() - startedAt) / 1000,
+        peer,
+        messagesReceived: 0,
+        messagesSent: 0,
+        bytesReceived: 0,
+        abandoned,
+        caller: undefined,
+      });
+    };
+    let peer: string | undefined;
+    const peerNow = () => {
+      peer ??= peerOf(stream);
+      return peer;
+    };
+    // grpc-js adds its own handler once it has the stream; until then an error must not throw.
+    const ignore = () => {};
+    stream.on("error", ignore);
+    const gone = () => stream.closed || stream.destroyed;
+    const refuse = (error: unknown) => {
+      const refusal = toStatus(error);
+      finish(false, refusal.reason);
+      stream.off("error", ignore);
+      if (gone()) {
+        ended(status.CANCELLED, "Cancelled by the client", true, peerNow());
+        return;
+      }
+      stream.respond(
+        {
+          ":status": 200,
+          "content-type": "application/grpc+proto",
+          "grpc-status": refusal.code,
+          "grpc-message": encodeURI(refusal.details),
+        },
+        { endStream: true },
+      );
+      stream.close(http2Constants.NGHTTP2_NO_ERROR);
+      ended(refusal.code, refusal.details, false, peerNow());
+    };
+    const allow = (context: AuthContext) => {
+      finish(true, "allowed");
+      options.onAllowed?.(context);
+      stream.off("error", ignore);
+      if (gone()) {
+        ended(status.CANCELLED, "Cancelled by the client", true, peerNow());
+        return;
+      }
+      decided.set(stream, context);
+      pass();
+    };
+    let decision: AuthContext | Promise<AuthContext>;
+    try {
+      decision = options.decide(policy, headerCredentials(headers), peerNow);
+    } catch (error) {
+      refuse(error);
+      return;
+    }
+    if (decision instanceof Promise) {
+      decision.then(allow, refuse).catch((error: unknown) => {
+        // Nothing above should throw; if it did, the call must not hang.
+        process.emitWarning(`the front gate failed a call: ${String(error)}`);
+        if (!gone()) stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+      });
+    } else allow(decision);
+  };
+  return {
+    front,
+    takeDecision(stream) {
+      if (typeof stream !== "object" || stream === null) return undefined;
+      const context = decided.get(stream);
+      if (context !== undefined) decided.delete(stream);
+      return context;
+    },
+  };
+}
