@@ -27,6 +27,35 @@ const MAX_MESSAGES = 65_536;
 const malformed = () => invalidArgument("The Arrow IPC stream is malformed.", "malformed_arrow");
 
 /**
+ * The schemas read lately, by their exact metadata bytes: an agent sends the same schema message
+ * with every payload, and reading it (every field's name and type through flatbuffers) cost more
+ * than walking the rest of the stream. Bounded in entries and in the size of a schema kept; a
+ * schema read from the cache is shared: read-only.
+ */
+class SchemaCache {
+  private readonly schemas = new Map<string, IpcSchema>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  read(metadata: Uint8Array, parse: () => IpcSchema): IpcSchema {
+    if (metadata.length > this.maxBytes) return parse();
+    const key = Buffer.from(metadata.buffer, metadata.byteOffset, metadata.byteLength).toString("latin1");
+    const known = this.schemas.get(key);
+    if (known !== undefined) return known;
+    // Throws for a malformed schema, which is then not kept.
+    const schema = parse();
+    if (this.schemas.size >= this.maxEntries) this.schemas.clear();
+    this.schemas.set(key, schema);
+    return schema;
+  }
+}
+
+const knownSchemas = new SchemaCache(256, 64 * 1024);
+
+/**
  * Walks an Arrow IPC stream: a schema message first, then dictionary and record batches, ended by
  * a zero length or by the end of the bytes (anything after an end-of-stream marker is ignored).
  * Accepts the continuation-marker framing and the legacy one without it, metadata versions V4 and V5.
@@ -62,7 +91,8 @@ export function readIpcStream(bytes: Uint8Array): IpcStream {
     checkVersion(message.version());
     if (schema === undefined) {
       if (message.headerType() !== MessageHeader.Schema) throw malformed();
-      schema = readSchema(header(message, new Schema()));
+      const metadata = bytes.subarray(position - bodyLength - metadataLength, position - bodyLength);
+      schema = knownSchemas.read(metadata, () => readSchema(header(message, new Schema())));
       continue;
     }
     if (messages.length >= MAX_MESSAGES) throw malformed();

@@ -33,6 +33,23 @@ describe("schemaVersion", () => {
     expect(expectInvalid(() => schemaVersion(stream({ other: "v1" })))).toBe("unknown_schema_version");
   });
 
+  it("tells schemas read before apart by every byte, and still checks the rest of each stream", () => {
+    // Same length, one byte apart: the second must not be taken for the first.
+    const v1 = stream({ parca_write_schema_version: "v1" });
+    const v3 = stream({ parca_write_schema_version: "v3" });
+    expect(v1.length).toBe(v3.length);
+    for (let round = 0; round < 3; round++) {
+      expect(schemaVersion(v1)).toBe("v1");
+      expect(expectInvalid(() => schemaVersion(v3))).toBe("unknown_schema_version");
+    }
+    // A known schema followed by a batch cut short is refused like any malformed stream.
+    const payload = encodeArrowV2({ labels: { node: "n" } });
+    expect(schemaVersion(payload)).toBe("v2");
+    expect(expectInvalid(() => schemaVersion(payload.subarray(0, payload.length - 16)))).toBe(
+      "malformed_arrow",
+    );
+  });
+
   it("rejects bytes that are not an IPC stream", () => {
     expect(expectInvalid(() => schemaVersion(new TextEncoder().encode("not arrow at all")))).toBe(
       "malformed_arrow",
