@@ -73,6 +73,14 @@ function methodHooks(observers: readonly CallObserver[], definition: MethodShape
   } satisfies MethodHooks;
 }
 
+/** What the call observer learns from the front gate (edge/front-gate.ts). */
+export interface DecidedCalls {
+  /** The caller decided for the call whose base call is `base`; undefined if none was. */
+  decisionOf(base: unknown): AuthContext | undefined;
+  /** Whether calls of `path` are decided at the front gate (every method that is not public). */
+  needsDecision(path: string): boolean;
+}
+
 /**
  * Every served method's merged observers, resolved on a method's first call: the call observer
  * and the front gate (edge/front-gate.ts) report through the same hooks.
@@ -141,13 +149,14 @@ function identityOf(metadata: Metadata | undefined): CallIdentity | undefined {
 export function callObserver(
   methods: MethodHookTable,
   intake?: Intake,
-  decidedBefore?: (base: unknown) => AuthContext | undefined,
+  gate?: DecidedCalls,
 ): ServerInterceptor {
   return (definition, next) => {
     const method = methods.forMethod(definition);
     method.started();
     // `next` is grpc-js's base call: this interceptor is the first.
-    const decided = decidedBefore?.(next);
+    const decided = gate?.decisionOf(next);
+    const undecided = gate !== undefined && decided === undefined && gate.needsDecision(definition.path);
     const startedAt = performance.now();
     // Read now: once the client is gone, grpc-js may no longer know its address.
     const peer = method.ended || intake ? next.getPeer() : "";
@@ -181,7 +190,12 @@ export function callObserver(
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((value, proceed) => {
         metadata = value;
-        // Decided at the front gate: the auth gate lets it through as decided.
+        if (undecided) {
+          // Only the front gate lets such a call through; without its decision, nothing runs.
+          call.sendStatus({ code: status.INTERNAL, details: "internal error" });
+          return;
+        }
+        // The caller the front gate decided on, for the handler (`authContextOf`).
         if (decided) attachAuthContext(value, decided);
         proceed(value);
       })

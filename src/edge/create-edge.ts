@@ -7,10 +7,9 @@ import type { Admit } from "../ingest/admission.js";
 import type { CallObserver } from "../rpc/call-events.js";
 import type { ServiceBinding } from "../rpc/service-binding.js";
 import { admissionGate } from "./admission-gate.js";
-import { authGate, type CallDecision } from "./auth-gate.js";
 import { bindService, type HandlerFault } from "./bind-service.js";
 import { callObserver, MethodHookTable } from "./call-observer.js";
-import { type FrontGate, frontGate } from "./front-gate.js";
+import { type CallDecision, type FrontGate, frontGate } from "./front-gate.js";
 import { CallRegistry, type OpenCallBounds } from "./call-registry.js";
 import { type GatedListener, listenGated } from "./gated-listener.js";
 import {
@@ -146,17 +145,12 @@ export class Edge {
     });
     const front = this.front;
     const interceptors: ServerInterceptor[] = [
-      callObserver(this.methods, intake, (base) => front.takeDecision(streamOf(base))),
+      callObserver(this.methods, intake, {
+        decisionOf: (base) => front.takeDecision(streamOf(base)),
+        needsDecision: (path) => options.policyFor(path) !== "public",
+      }),
     ];
     if (guards.memory) interceptors.push(guards.memory.interceptor);
-    interceptors.push(
-      authGate({
-        policyFor: options.policyFor,
-        decide: options.decide,
-        onAllowed: this.hooks.onAllowed,
-        onDecision: this.hooks.onDecision,
-      }),
-    );
     this.calls = new CallRegistry(options.policyFor, guards.openCalls);
     interceptors.push(this.calls.interceptor);
     if (options.admit) {

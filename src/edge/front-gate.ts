@@ -1,11 +1,17 @@
 import { constants as http2Constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { status } from "@grpc/grpc-js";
 import type { CallCredentials } from "../auth/auth-decision.js";
-import type { AuthDecision, PolicyTable } from "../auth/method-policies.js";
+import type { AuthDecision, MethodPolicy, PolicyTable } from "../auth/method-policies.js";
 import type { AuthContext } from "../auth/principal.js";
-import type { CallDecision } from "./auth-gate.js";
 import type { MethodHookTable } from "./call-observer.js";
 import { toStatus } from "./to-status.js";
+
+/** The auth decision the gate asks for each call: a context, or a thrown DomainError. */
+export type CallDecision = (
+  policy: MethodPolicy,
+  credentials: CallCredentials,
+  peer: string | (() => string),
+) => AuthContext | Promise<AuthContext>;
 
 /**
  * What the front gate does with one new HTTP/2 stream: `pass` hands it to grpc-js, which then
@@ -68,27 +74,23 @@ const isGrpc = (contentType: string | undefined) =>
   (contentType === "application/grpc" || contentType.startsWith("application/grpc+"));
 
 /**
- * The auth decision at the front of the edge, on the HTTP/2 stream itself, before grpc-js builds
- * a call for it: a call refused on its metadata costs one trailers-only response and a
+ * The edge's auth gate: it authenticates and authorizes every call from its metadata alone, on
+ * the HTTP/2 stream itself, before grpc-js builds a call for it or any message is read. A
+ * refused call costs one trailers-only response with the status of docs/iam-model.md and a
  * RST_STREAM (NO_ERROR, RFC 9113 8.1: the response is complete; the client stops sending), not
- * a grpc-js call, its interceptors and the receipt of its body. The decision, its metrics and
- * its `CallEnd` are those of the auth gate, which lets a call decided here through as decided.
- * Public methods, paths that are not served and requests that are not gRPC go to grpc-js
- * untouched, which answers them as before.
+ * a grpc-js call, its interceptors and the receipt of its body; it is counted and logged through
+ * the same observers as any call. An allowed call goes on to grpc-js, and its context reaches
+ * the handler on `call.metadata` (`authContextOf`; the call observer attaches it). Public
+ * methods, paths that are not served and requests that are not gRPC go to grpc-js untouched,
+ * which answers them as it would.
  */
 export function frontGate(options: FrontGateOptions): FrontGate {
   const decided = new WeakMap<object, AuthContext>();
   const front: StreamFront = (stream, headers, pass) => {
     const path = headers[":path"];
-    const policy = typeof path === "string" ? options.policyFor(path) : undefined;
-    const method =
-      policy !== undefined && policy !== "public" ? options.methods.forPath(path as string) : undefined;
-    if (
-      method === undefined ||
-      policy === undefined ||
-      policy === "public" ||
-      !isGrpc(headers["content-type"])
-    ) {
+    const method = typeof path === "string" ? options.methods.forPath(path) : undefined;
+    const policy = method === undefined ? undefined : options.policyFor(method.info.path);
+    if (method === undefined || policy === "public" || !isGrpc(headers["content-type"])) {
       pass();
       return;
     }
@@ -156,6 +158,11 @@ export function frontGate(options: FrontGateOptions): FrontGate {
       decided.set(stream, context);
       pass();
     };
+    if (policy === undefined) {
+      // A served method missing from the policy table is a wiring bug: refused, never served.
+      refuse(new Error(`no auth policy for ${method.info.path}`));
+      return;
+    }
     let decision: AuthContext | Promise<AuthContext>;
     try {
       decision = options.decide(policy, headerCredentials(headers), peerNow);

@@ -20,8 +20,6 @@ import { decompressZstd, ZstdError } from "./zstd.js";
  * - connections are handed to grpc-js through `Server.createConnectionInjector` (public);
  * - the front gate sees each HTTP/2 stream first: grpc-js's one `stream` listener on the HTTP/2
  *   server it creates (`http2Servers`) is moved behind it (`withStreamFront`);
- * - reading is held back until the auth decision by subclassing `ServerInterceptingCall` and
- *   its public `startRead` (edge/auth-gate.ts);
  * - zstd messages are decoded by wrapping the base call's `decompressMessage` (grpc-js knows
  *   identity, deflate and gzip only);
  * - TLS certificates are replaced through `ServerCredentials`' protected

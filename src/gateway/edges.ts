@@ -4,7 +4,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import { ADMIN_POLICIES, INGEST_POLICIES, isPublicMethod, policyTable } from "../auth/method-policies.js";
 import type { AuthContext } from "../auth/principal.js";
 import type { ServeConfig } from "../config/serve-flags.js";
-import type { CallDecision } from "../edge/auth-gate.js";
+import type { CallDecision } from "../edge/front-gate.js";
 import { createEdge, type Edge, type EdgeHooks } from "../edge/create-edge.js";
 import { AbandonedStreamGuard } from "../edge/guards/abandoned-streams.js";
 import { FailedAuthLimiter } from "../edge/guards/failed-auth-limiter.js";

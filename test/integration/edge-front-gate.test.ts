@@ -15,6 +15,7 @@ import type { AuthDecision, MethodPolicy } from "../../src/auth/method-policies.
 import type { AuthContext } from "../../src/auth/principal.js";
 import { createEdge, type Edge } from "../../src/edge/create-edge.js";
 import { DomainError } from "../../src/errors.js";
+import { ProfileStoreService } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import { TelemetryService } from "../../src/gen/parca/telemetry/v1alpha1/telemetry_pb.js";
 import { rawServiceDefinition } from "../../src/rpc/raw-service-definition.js";
 import type { CallEnd } from "../../src/rpc/call-events.js";
@@ -50,7 +51,7 @@ describe("the edge's front gate", () => {
 
   beforeAll(async () => {
     edge = createEdge({
-      policyFor: (path) => (path === PATH ? POLICY : path.startsWith("/grpc.health") ? "public" : undefined),
+      policyFor: (path) => (path === PATH ? POLICY : undefined),
       decide: (_policy, presented) => {
         switch (presented.authorization) {
           case "Bearer good":
@@ -79,6 +80,16 @@ describe("the edge's front gate", () => {
         reportPanic: (call: { request: Buffer; metadata: Metadata }, callback: sendUnaryData<Buffer>) => {
           handled++;
           callback(null, Buffer.from(authContextOf(call).serviceAccountId));
+        },
+      },
+    });
+    // Served, but missing from the policy table: refused, never run.
+    edge.addService({
+      definition: rawServiceDefinition(ProfileStoreService),
+      implementation: {
+        writeRaw: (_call: unknown, callback: sendUnaryData<Buffer>) => {
+          handled++;
+          callback(null, Buffer.alloc(0));
         },
       },
     });
@@ -205,6 +216,24 @@ describe("the edge's front gate", () => {
     expect(handled).toBe(0);
     expect(ends).toHaveLength(1);
     expect(ends[0]).toMatchObject({ code: status.CANCELLED, abandoned: true, caller: undefined });
+  });
+
+  it("refuses a served method that has no policy, without running it", async () => {
+    const Ctor = makeGenericClientConstructor(rawServiceDefinition(ProfileStoreService), "P");
+    const client = new Ctor(target, credentials.createInsecure()) as unknown as Client & {
+      writeRaw(r: Buffer, m: Metadata, cb: (e: ServiceError | null) => void): void;
+    };
+    const metadata = new Metadata();
+    metadata.set("authorization", "Bearer good");
+    const code = await new Promise<number>((resolve) =>
+      client.writeRaw(Buffer.from("x"), metadata, (e) => {
+        client.close();
+        resolve(e?.code ?? status.OK);
+      }),
+    );
+    expect(code).toBe(status.INTERNAL);
+    expect(handled).toBe(0);
+    expect(ends.map((e) => e.code)).toEqual([status.INTERNAL]);
   });
 
   it("leaves public methods, unserved paths and non-gRPC requests to grpc-js", async () => {

@@ -26,7 +26,7 @@ import {
 import { grpcFrame } from "../support/raw-grpc.js";
 import { grpcHeaders, http2Session, rawHttp2Call } from "../support/raw-http2.js";
 import { callLogger } from "../../src/observability/call-log.js";
-import type { CallDecision } from "../../src/edge/auth-gate.js";
+import type { CallDecision } from "../../src/edge/front-gate.js";
 import { createEdge } from "../../src/edge/create-edge.js";
 import { DomainError, invalidArgument } from "../../src/errors.js";
 import { grpcServerMetrics } from "../../src/observability/grpc-server-metrics.js";

@@ -2,10 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Metadata } from "@grpc/grpc-js";
 import { Authenticator } from "../../auth/authenticator.js";
 import { decide } from "../../auth/auth-decision.js";
-import { metadataCredentials } from "../../edge/auth-gate.js";
+import { headerCredentials } from "../../edge/front-gate.js";
 import type { Actor } from "../../iam/actor.js";
 import { bootstrapInstallation } from "../../iam/bootstrap.js";
 import { IamEvents } from "../../iam/iam-events.js";
@@ -85,23 +84,23 @@ async function main(): Promise<void> {
       }
     }
     const authenticator = new Authenticator({ store: opened.store, events });
-    // The edge's own decision, on the metadata an agent sends.
-    const calls = headers.map((authorization) => {
-      const metadata = new Metadata();
-      metadata.set("authorization", authorization);
-      metadata.set("projectid", info.projectId);
-      return metadata;
-    });
+    // The edge's own decision, on the headers an agent sends.
+    const calls = headers.map((authorization) => ({
+      ":path": "/parca.profilestore.v1alpha1.ProfileStoreService/WriteArrow",
+      "content-type": "application/grpc",
+      authorization,
+      projectid: info.projectId,
+    }));
     const policy = { permission: "profile.write", project: true } as const;
-    const decideCall = (metadata: Metadata) =>
-      decide({ authenticator }, policy, metadataCredentials(metadata), "127.0.0.1:40000");
+    const decideCall = (call: (typeof calls)[number]) =>
+      decide({ authenticator }, policy, headerCredentials(call), "127.0.0.1:40000");
     const time = async (count: number, before?: () => void) => {
       const samples: number[] = [];
       for (let i = 0; i < count; i++) {
         before?.();
-        const metadata = calls[i % calls.length]!;
+        const call = calls[i % calls.length]!;
         const started = process.hrtime.bigint();
-        await decideCall(metadata);
+        await decideCall(call);
         samples.push(Number(process.hrtime.bigint() - started) / 1000);
       }
       return samples;

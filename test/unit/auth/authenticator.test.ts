@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Metadata } from "@grpc/grpc-js";
 import { decide } from "../../../src/auth/auth-decision.js";
-import { metadataCredentials } from "../../../src/edge/auth-gate.js";
+import { headerCredentials } from "../../../src/edge/front-gate.js";
 import { Authenticator } from "../../../src/auth/authenticator.js";
 import type { Actor } from "../../../src/iam/actor.js";
 import { IamEvents } from "../../../src/iam/iam-events.js";
@@ -111,13 +110,11 @@ describe("Authenticator", () => {
         return inner.getProject(id);
       },
     };
-    const metadata = new Metadata();
-    metadata.set("authorization", `Bearer ${await newToken()}`);
-    metadata.set("projectid", projectId);
+    const headers = { authorization: `Bearer ${await newToken()}`, projectid: projectId };
     const decision = decide(
       { authenticator: make(store) },
       { permission: "profile.write", project: true },
-      metadataCredentials(metadata),
+      headerCredentials(headers),
       "127.0.0.1:40000",
     );
     await new Promise((r) => setImmediate(r));
@@ -130,14 +127,12 @@ describe("Authenticator", () => {
   it("decides a call whose token and project are cached at once, without a promise", async () => {
     const auth = make(inner);
     const call = (token: string) => {
-      const metadata = new Metadata();
-      metadata.set("authorization", `Bearer ${token}`);
-      metadata.set("projectid", projectId);
+      const headers = { authorization: `Bearer ${token}`, projectid: projectId };
       return () =>
         decide(
           { authenticator: auth },
           { permission: "profile.write", project: true },
-          metadataCredentials(metadata),
+          headerCredentials(headers),
           "127.0.0.1:1",
         );
     };
