@@ -77,7 +77,7 @@ const isGrpc = (contentType: string | undefined) =>
  * The edge's auth gate: it authenticates and authorizes every call from its metadata alone, on
  * the HTTP/2 stream itself, before grpc-js builds a call for it or any message is read. A
  * refused call costs one trailers-only response with the status of docs/iam-model.md and a
- * RST_STREAM (NO_ERROR, RFC 9113 8.1: the response is complete; the client stops sending), not
+ * RST_STREAM (CANCEL: the response is complete, the client may stop sending), not
  * a grpc-js call, its interceptors and the receipt of its body; it is counted and logged through
  * the same observers as any call. An allowed call goes on to grpc-js, and its context reaches
  * the handler on `call.metadata` (`authContextOf`; the call observer attaches it). Public
@@ -144,7 +144,9 @@ export function frontGate(options: FrontGateOptions): FrontGate {
         },
         { endStream: true },
       );
-      stream.close(http2Constants.NGHTTP2_NO_ERROR);
+      // CANCEL, not NO_ERROR: Node holds a NO_ERROR reset until the response's end is written,
+      // which a client that keeps its side open can delay; a client that has the status keeps it.
+      stream.close(http2Constants.NGHTTP2_CANCEL);
       ended(refusal.code, refusal.details, false, peerNow());
     };
     const allow = (context: AuthContext) => {

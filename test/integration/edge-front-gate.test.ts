@@ -203,7 +203,7 @@ describe("the edge's front gate", () => {
       expect(await bodiless(token)).toEqual({
         grpcStatus: String(status.UNAUTHENTICATED),
         endStream: true,
-        rstCode: http2Constants.NGHTTP2_NO_ERROR,
+        rstCode: http2Constants.NGHTTP2_CANCEL,
       });
     }
     expect(ends.map((e) => e.code)).toEqual([status.UNAUTHENTICATED, status.UNAUTHENTICATED]);
