@@ -73,6 +73,29 @@ function methodHooks(observers: readonly CallObserver[], definition: MethodShape
   } satisfies MethodHooks;
 }
 
+/**
+ * Reports a call that ended before grpc-js built it (refused at the front gate, or left by its
+ * client during the decision): started and ended, with nothing received, sent or authenticated.
+ */
+export function endedBeforeGrpc(
+  method: MethodHooks,
+  end: Pick<CallEnd, "code" | "details" | "abandoned" | "peer"> & { startedAt: number },
+): void {
+  method.started();
+  method.ended?.({
+    method: method.info,
+    code: end.code,
+    details: end.details,
+    durationSeconds: (performance.now() - end.startedAt) / 1000,
+    peer: end.peer,
+    messagesReceived: 0,
+    messagesSent: 0,
+    bytesReceived: 0,
+    abandoned: end.abandoned,
+    caller: undefined,
+  });
+}
+
 /** What the call observer learns from the front gate (edge/front-gate.ts). */
 export interface DecidedCalls {
   /** The caller decided for the call whose base call is `base`; undefined if none was. */

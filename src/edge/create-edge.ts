@@ -143,10 +143,9 @@ export class Edge {
       onAllowed: this.hooks.onAllowed,
       onDecision: this.hooks.onDecision,
     });
-    const front = this.front;
     const interceptors: ServerInterceptor[] = [
       callObserver(this.methods, intake, {
-        decisionOf: (base) => front.takeDecision(streamOf(base)),
+        decisionOf: (base) => this.front.takeDecision(streamOf(base)),
         needsDecision: (path) => options.policyFor(path) !== "public",
       }),
     ];

@@ -3,7 +3,8 @@ import { status } from "@grpc/grpc-js";
 import type { CallCredentials } from "../auth/auth-decision.js";
 import type { AuthDecision, MethodPolicy, PolicyTable } from "../auth/method-policies.js";
 import type { AuthContext } from "../auth/principal.js";
-import type { MethodHookTable } from "./call-observer.js";
+import { endedBeforeGrpc, type MethodHookTable } from "./call-observer.js";
+import type { StreamFrontHandler } from "./grpc-internals.js";
 import { toStatus } from "./to-status.js";
 
 /** The auth decision the gate asks for each call: a context, or a thrown DomainError. */
@@ -12,12 +13,6 @@ export type CallDecision = (
   credentials: CallCredentials,
   peer: string | (() => string),
 ) => AuthContext | Promise<AuthContext>;
-
-/**
- * What the front gate does with one new HTTP/2 stream: `pass` hands it to grpc-js, which then
- * runs the call as usual.
- */
-export type StreamFront = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, pass: () => void) => void;
 
 export interface FrontGateOptions {
   policyFor: PolicyTable;
@@ -30,7 +25,7 @@ export interface FrontGateOptions {
 
 /** The front gate's stream handler, and what it decided for the calls it passed on. */
 export interface FrontGate {
-  front: StreamFront;
+  front: StreamFrontHandler;
   /** The context decided for the call of `stream`, once; undefined if the gate did not decide it. */
   takeDecision(stream: unknown): AuthContext | undefined;
 }
@@ -86,7 +81,7 @@ const isGrpc = (contentType: string | undefined) =>
  */
 export function frontGate(options: FrontGateOptions): FrontGate {
   const decided = new WeakMap<object, AuthContext>();
-  const front: StreamFront = (stream, headers, pass) => {
+  const front: StreamFrontHandler = (stream, headers, pass) => {
     const path = headers[":path"];
     const method = typeof path === "string" ? options.methods.forPath(path) : undefined;
     const policy = method === undefined ? undefined : options.policyFor(method.info.path);
@@ -102,22 +97,8 @@ export function frontGate(options: FrontGateOptions): FrontGate {
         reason,
         seconds: (performance.now() - startedAt) / 1000,
       });
-    // A call ended here: counted as started and ended, as the call observer would.
-    const ended = (code: status, details: string, abandoned: boolean, peer: string) => {
-      method.started();
-      method.ended?.({
-        method: method.info,
-        code,
-        details,
-        durationSeconds: (performance.now() - startedAt) / 1000,
-        peer,
-        messagesReceived: 0,
-        messagesSent: 0,
-        bytesReceived: 0,
-        abandoned,
-        caller: undefined,
-      });
-    };
+    const ended = (code: status, details: string, abandoned: boolean, peer: string) =>
+      endedBeforeGrpc(method, { code, details, abandoned, peer, startedAt });
     let peer: string | undefined;
     const peerNow = () => {
       peer ??= peerOf(stream);

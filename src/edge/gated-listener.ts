@@ -63,10 +63,9 @@ export async function listenGated(
     ? [address.host]
     : [...new Set((await lookup(address.host, { all: true })).map((resolved) => resolved.address))];
   const groupOf = options.groupOf ?? ((peer: string) => clientGroup(peer));
+  const { front } = options;
   const inject = () => server.createConnectionInjector(credentials);
-  const fronted = options.front
-    ? () => withStreamFront(server, options.front as StreamFrontHandler, inject)
-    : inject;
+  const fronted = front ? () => withStreamFront(server, front, inject) : inject;
   const injector = options.receiveWindows
     ? withReceiveWindows(server, options.receiveWindows, fronted)
     : fronted();

@@ -102,23 +102,34 @@ export interface ReceiveWindows {
  * and the connection window is set on each session of the server `create` adds (`http2Servers`).
  */
 export function withReceiveWindows<T>(server: Server, windows: ReceiveWindows, create: () => T): T {
-  const internals = server as unknown as ServerInternals;
-  const common = internals.commonServerOptions;
-  const servers = internals.http2Servers;
-  if (typeof common !== "object" || !(servers instanceof Map)) {
+  const common = (server as unknown as ServerInternals).commonServerOptions;
+  if (typeof common !== "object") {
     throw new Error(
       "this grpc-js version does not expose its HTTP/2 server options: receive windows cannot be set",
     );
   }
   common.settings = { ...common.settings, initialWindowSize: windows.streamBytes };
-  const before = new Set(servers.keys());
-  const created = create();
-  for (const http2Server of servers.keys()) {
-    if (before.has(http2Server)) continue;
+  return onNewHttp2Servers(server, "receive windows", create, (http2Server) =>
     http2Server.on("session", (session: ServerHttp2Session) => {
       if (!session.destroyed) session.setLocalWindowSize(windows.connectionBytes);
-    });
+    }),
+  );
+}
+
+/** Runs `create`, then `each` on every HTTP/2 server it added to `server` (`http2Servers`). */
+function onNewHttp2Servers<T>(
+  server: Server,
+  what: string,
+  create: () => T,
+  each: (http2Server: EventEmitter) => void,
+): T {
+  const servers = (server as unknown as ServerInternals).http2Servers;
+  if (!(servers instanceof Map)) {
+    throw new Error(`this grpc-js version does not expose its HTTP/2 servers: ${what} cannot be set`);
   }
+  const before = new Set(servers.keys());
+  const created = create();
+  for (const http2Server of servers.keys()) if (!before.has(http2Server)) each(http2Server);
   return created;
 }
 
@@ -135,14 +146,7 @@ export type StreamFrontHandler = (
  * behind `front`.
  */
 export function withStreamFront<T>(server: Server, front: StreamFrontHandler, create: () => T): T {
-  const servers = (server as unknown as ServerInternals).http2Servers;
-  if (!(servers instanceof Map)) {
-    throw new Error("this grpc-js version does not expose its HTTP/2 servers: the front gate cannot be set");
-  }
-  const before = new Set(servers.keys());
-  const created = create();
-  for (const http2Server of servers.keys()) {
-    if (before.has(http2Server)) continue;
+  return onNewHttp2Servers(server, "the front gate", create, (http2Server) => {
     const listeners = http2Server.listeners("stream") as Array<(...args: unknown[]) => void>;
     const grpcHandler = listeners[0];
     if (listeners.length !== 1 || grpcHandler === undefined) {
@@ -154,8 +158,7 @@ export function withStreamFront<T>(server: Server, front: StreamFrontHandler, cr
     http2Server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) =>
       front(stream, headers, () => grpcHandler(stream, headers, ...rest)),
     );
-  }
-  return created;
+  });
 }
 
 /** The HTTP/2 stream of grpc-js's base call (the first interceptor's `next`). */

@@ -80,9 +80,8 @@ export function readIpcStream(bytes: Uint8Array): IpcStream {
     }
     if (metadataLength === 0) break;
     if (metadataLength < 0 || metadataLength > bytes.length - position) throw malformed();
-    const message = Message.getRootAsMessage(
-      new CheckedByteBuffer(bytes.subarray(position, position + metadataLength)),
-    );
+    const metadata = bytes.subarray(position, position + metadataLength);
+    const message = Message.getRootAsMessage(new CheckedByteBuffer(metadata));
     position += metadataLength;
     const bodyLength = safeInteger(message.bodyLength());
     if (bodyLength > bytes.length - position) throw malformed();
@@ -91,7 +90,6 @@ export function readIpcStream(bytes: Uint8Array): IpcStream {
     checkVersion(message.version());
     if (schema === undefined) {
       if (message.headerType() !== MessageHeader.Schema) throw malformed();
-      const metadata = bytes.subarray(position - bodyLength - metadataLength, position - bodyLength);
       schema = knownSchemas.read(metadata, () => readSchema(header(message, new Schema())));
       continue;
     }
