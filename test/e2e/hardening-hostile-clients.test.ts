@@ -24,12 +24,12 @@ import { tempDir } from "../support/temp-dir.js";
  */
 const WINDOW_MS = Number(process.env["PROFGATE_HARDENING_WINDOW_MS"] ?? 3000);
 /**
- * The stream flood is measured over 10 s or more (220 pushes and up, so that its p99 is a
- * percentile and not the slowest push): the attacker's first wave, taken in full before the
- * gateway knows the streams are abandoned, stalls a push or two; what counts is that the rest of
- * the attack, refused connection by connection, does not.
+ * The stream flood is measured over 20 s or more (420 pushes and up, so that its p99 is a
+ * percentile and not the few slowest pushes): the attacker's first wave, taken in full before the
+ * gateway knows the streams are abandoned, stalls a few pushes on a busy 2-core machine; what
+ * counts is that the rest of the attack, refused connection by connection, does not.
  */
-const FLOOD_WINDOW_MS = Math.max(WINDOW_MS, 10_000);
+const FLOOD_WINDOW_MS = Math.max(WINDOW_MS, 20_000);
 /** The machine is shared and noisy: a p99 within 2x of the baseline, or 20 ms above it. */
 const allowedP99 = (baseline: number) => Math.max(2 * baseline, baseline + 20);
 /** After an attack stops, the steady agent is measured this much longer, as part of the attack. */
@@ -186,7 +186,7 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
 
   const metrics = async () => parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text());
 
-  // Each attempt measures 10 s of baseline and 10 s under attack: up to ATTEMPTS of them need more than 60 s.
+  // Each attempt measures 20 s of baseline and 20 s under attack: up to ATTEMPTS of them need more than 120 s.
   it("thousands of streams opened with valid headers, held without a byte, then abandoned: the attacker is cut off", async () => {
     const before = await metrics();
     const report = (await underAttack(
@@ -218,7 +218,7 @@ describe("hostile clients while a well-behaved agent pushes every 50 ms", () => 
     expect(await gateway.log((log) => log.includes("abandoned too many streams"))).toMatch(
       /"address":"127\.0\.0\.\d+".*abandoned too many streams: closed its connections, refusing new ones for 60s/,
     );
-  }, 150_000);
+  }, 240_000);
 
   /** Starts an Upload by hand, sends the info and part of the bytes, then drops the connection. */
   async function interruptedUpload(buildId: string, uploadId: string): Promise<void> {
