@@ -22,7 +22,7 @@ import { tempDir } from "../support/temp-dir.js";
  * How long each baseline and each attack is measured; PROFGATE_HARDENING_WINDOW_MS lengthens
  * it for a longer local run (more pushes make a steadier p99).
  */
-const WINDOW_MS = Number(process.env["PROFGATE_HARDENING_WINDOW_MS"] ?? 3000);
+const WINDOW_MS = Number(process.env["PROFGATE_HARDENING_WINDOW_MS"] ?? 5000);
 /**
  * The stream flood is measured over 20 s or more (420 pushes and up, so that its p99 is a
  * percentile and not the few slowest pushes): the attacker's first wave, taken in full before the
