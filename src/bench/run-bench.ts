@@ -10,6 +10,7 @@ import { formatTable, type ScenarioResult } from "./harness/result.js";
 import { authDecision } from "./scenarios/auth-decision.js";
 import { authOverhead } from "./scenarios/auth-overhead.js";
 import { fleet } from "./scenarios/fleet.js";
+import { http2Floor } from "./scenarios/http2-floor.js";
 import { idleConnections } from "./scenarios/idle-connections.js";
 import { jetstreamSink } from "./scenarios/jetstream-sink.js";
 import { junkFlood } from "./scenarios/junk-flood.js";
@@ -29,6 +30,7 @@ interface Scenario {
 export const SCENARIOS: Scenario[] = [
   { name: "auth-overhead", needsRedis: false, run: authOverhead },
   { name: "whole-path", needsRedis: false, run: wholePath },
+  { name: "http2-floor", needsRedis: false, run: http2Floor },
   { name: "auth-decision", needsRedis: true, run: authDecision },
   { name: "junk-flood", needsRedis: true, run: junkFlood },
   { name: "fleet", needsRedis: false, run: fleet },
