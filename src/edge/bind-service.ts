@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type {
+  MethodDefinition,
   Server,
   ServerErrorResponse,
   StatusObject,
@@ -23,6 +24,12 @@ function statusOf(path: string, error: unknown, onFault: HandlerFault): ServerSt
 }
 
 type Callback = sendUnaryData<unknown>;
+
+/** A unary method as bound: its definition, and its handler with errors mapped to statuses. */
+export interface BoundUnary {
+  definition: MethodDefinition<unknown, unknown>;
+  handler: (call: unknown, callback: Callback) => void;
+}
 type UnaryLike = (call: unknown, callback: Callback) => void;
 type StreamLike = (call: { emit(event: string | symbol, ...args: unknown[]): boolean }) => void;
 
@@ -34,8 +41,13 @@ type StreamLike = (call: { emit(event: string | symbol, ...args: unknown[]): boo
  * their cause. A client stream (an upload) is read at most one message ahead of its handler, so
  * that a stream paused by its handler holds one chunk, not grpc-js's sixteen.
  */
-export function bindService(server: Server, binding: ServiceBinding, onFault: HandlerFault): void {
+export function bindService(
+  server: Server,
+  binding: ServiceBinding,
+  onFault: HandlerFault,
+): Map<string, BoundUnary> {
   const implementation: UntypedServiceImplementation = {};
+  const unary = new Map<string, BoundUnary>();
   for (const [name, method] of Object.entries(binding.definition)) {
     const handler = binding.implementation[name];
     if (handler === undefined) continue;
@@ -43,13 +55,15 @@ export function bindService(server: Server, binding: ServiceBinding, onFault: Ha
     if (!method.responseStream) {
       const inner = handler as unknown as UnaryLike;
       const clientStream = method.requestStream;
-      implementation[name] = ((call: unknown, callback: Callback) => {
+      const bound = (call: unknown, callback: Callback) => {
         if (clientStream) limitReadAhead(call as Readable, 1);
         inner(call, (error, value, trailer, flags) => {
           if (error) callback(statusOf(path, error, onFault) as ServerErrorResponse);
           else callback(null, value, trailer, flags);
         });
-      }) as unknown as UntypedHandleCall;
+      };
+      implementation[name] = bound as unknown as UntypedHandleCall;
+      if (!clientStream) unary.set(path, { definition: method, handler: bound });
     } else {
       const inner = handler as unknown as StreamLike;
       implementation[name] = ((call: { emit(event: string | symbol, ...args: unknown[]): boolean }) => {
@@ -62,4 +76,5 @@ export function bindService(server: Server, binding: ServiceBinding, onFault: Ha
     }
   }
   server.addService(binding.definition, implementation);
+  return unary;
 }

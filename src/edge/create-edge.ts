@@ -18,11 +18,16 @@ import {
   type ReceiveWindows,
   refuseOversizeWithInvalidArgument,
   streamOf,
+  streamOpenedCounter,
 } from "./grpc-internals.js";
+import type { LaneMethod, LaneOptions, UnaryHandler } from "./unary-lane.js";
 import type { AbandonedStreamGuard } from "./guards/abandoned-streams.js";
 import type { MemoryGuard } from "./guards/memory-guard.js";
 import type { PendingBound, PendingBytes } from "./guards/pending-bytes.js";
 import { callIntake } from "./intake.js";
+
+/** grpc-js's receive limit when the edge sets none. */
+const GRPC_DEFAULT_RECEIVE_BYTES = 4 * 1024 * 1024;
 
 /** Health checks and reflection requests are a few bytes; 4 KiB is ample. */
 export const DEFAULT_PUBLIC_MESSAGE_BYTES = 4 * 1024;
@@ -108,6 +113,9 @@ export class Edge {
   /** Every served method's observers, shared by the front gate and the call observer. */
   private readonly methods: MethodHookTable;
   private readonly front: FrontGate;
+  /** The unary methods served without grpc-js once allowed (edge/unary-lane.ts). */
+  private readonly laneMethods = new Map<string, LaneMethod>();
+  private readonly laneOptions: LaneOptions;
 
   constructor(private readonly options: EdgeOptions) {
     checkGrpcInternals();
@@ -136,7 +144,14 @@ export class Edge {
       onPendingRefused: this.hooks.onPendingRefused,
     });
     this.methods = new MethodHookTable(observers);
+    const edge = this;
     this.front = frontGate({
+      lane: {
+        methodFor: (path) => this.laneMethods.get(path),
+        get options() {
+          return edge.laneOptions;
+        },
+      },
       policyFor: options.policyFor,
       decide: options.decide,
       methods: this.methods,
@@ -181,12 +196,37 @@ export class Edge {
         : {}),
       interceptors,
     });
+    this.laneOptions = {
+      admit: options.admit,
+      onAdmissionRefused: this.hooks.onAdmissionRefused,
+      pending: guards.pending,
+      groupOf,
+      onPendingRefused: this.hooks.onPendingRefused,
+      sheds: guards.memory ? (path) => guards.memory?.sheds(path) === true : undefined,
+      opened: streamOpenedCounter(this.server),
+    };
   }
 
   /** Serves `binding`; its handlers' errors are mapped by the edge. */
   addService(binding: ServiceBinding): void {
     for (const method of Object.values(binding.definition)) this.methods.serve(method);
-    bindService(this.server, binding, (path, cause) => this.hooks.onHandlerFault?.(path, cause));
+    const unary = bindService(this.server, binding, (path, cause) =>
+      this.hooks.onHandlerFault?.(path, cause),
+    );
+    for (const [path, { definition, handler }] of unary) {
+      const policy = this.options.policyFor(path);
+      // The lane serves what agents send most: the unary writes that admission weighs.
+      if (policy === undefined || policy === "public" || !policy.admitted) continue;
+      this.laneMethods.set(path, {
+        hooks: this.methods.forMethod(definition),
+        deserialize: definition.requestDeserialize,
+        serialize: definition.responseSerialize,
+        handler: handler as UnaryHandler,
+        maxMessageBytes:
+          policy.maxMessageBytes ?? this.options.transport?.maxReceiveBytes ?? GRPC_DEFAULT_RECEIVE_BYTES,
+        admitted: true,
+      });
+    }
   }
 
   /** Starts accepting on `address`; resolves with the address bound (port 0 picks one). */

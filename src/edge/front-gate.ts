@@ -6,6 +6,7 @@ import type { AuthContext } from "../auth/principal.js";
 import { endedBeforeGrpc, type MethodHookTable } from "./call-observer.js";
 import type { StreamFrontHandler } from "./grpc-internals.js";
 import { toStatus } from "./to-status.js";
+import { type LaneMethod, type LaneOptions, laneServes, serveOnLane } from "./unary-lane.js";
 
 /** The auth decision the gate asks for each call: a context, or a thrown DomainError. */
 export type CallDecision = (
@@ -21,6 +22,14 @@ export interface FrontGateOptions {
   methods: MethodHookTable;
   onAllowed?: ((context: AuthContext) => void) | undefined;
   onDecision?: ((decision: AuthDecision) => void) | undefined;
+  /** The unary methods served without grpc-js once allowed (edge/unary-lane.ts). */
+  lane?: UnaryLane | undefined;
+}
+
+/** Which methods the unary lane serves, and what it enforces. */
+export interface UnaryLane {
+  methodFor(path: string): LaneMethod | undefined;
+  readonly options: LaneOptions;
 }
 
 /** The front gate's stream handler, and what it decided for the calls it passed on. */
@@ -74,8 +83,10 @@ const isGrpc = (contentType: string | undefined) =>
  * refused call costs one trailers-only response with the status of docs/iam-model.md and a
  * RST_STREAM (CANCEL: the response is complete, the client may stop sending), not
  * a grpc-js call, its interceptors and the receipt of its body; it is counted and logged through
- * the same observers as any call. An allowed call goes on to grpc-js, and its context reaches
- * the handler on `call.metadata` (`authContextOf`; the call observer attaches it). Public
+ * the same observers as any call. An allowed unary call of an admitted method (the writes, panic
+ * reports, OTLP exports) without message compression is served right here on its stream
+ * (edge/unary-lane.ts); any other allowed call goes on to grpc-js. Either way its context reaches
+ * the handler on `call.metadata` (`authContextOf`). Public
  * methods, paths that are not served and requests that are not gRPC go to grpc-js untouched,
  * which answers them as it would.
  */
@@ -136,6 +147,12 @@ export function frontGate(options: FrontGateOptions): FrontGate {
       stream.off("error", ignore);
       if (gone()) {
         ended(status.CANCELLED, "Cancelled by the client", true, peerNow());
+        return;
+      }
+      const lane = options.lane;
+      const onLane = lane?.methodFor(method.info.path);
+      if (lane && onLane && laneServes(headers)) {
+        serveOnLane(stream, headers, context, onLane, peerNow(), lane.options);
         return;
       }
       decided.set(stream, context);

@@ -20,6 +20,8 @@ import { decompressZstd, ZstdError } from "./zstd.js";
  * - connections are handed to grpc-js through `Server.createConnectionInjector` (public);
  * - the front gate sees each HTTP/2 stream first: grpc-js's one `stream` listener on the HTTP/2
  *   server it creates (`http2Servers`) is moved behind it (`withStreamFront`);
+ * - a call served without grpc-js (edge/unary-lane.ts) is counted by grpc-js's connection idle
+ *   timer through its `onStreamOpened` (`streamOpenedCounter`);
  * - zstd messages are decoded by wrapping the base call's `decompressMessage` (grpc-js knows
  *   identity, deflate and gzip only);
  * - TLS certificates are replaced through `ServerCredentials`' protected
@@ -51,6 +53,11 @@ interface ServerInternals {
   http2Servers?: Map<EventEmitter, unknown>;
 }
 
+/** What the client of a message of `size` bytes above the limit of `limit` bytes is told. */
+export function oversizeDetails(size: number, limit: number): string {
+  return `The message of ${size} bytes is larger than the gateway's limit of ${limit} bytes; send smaller batches.`;
+}
+
 /** grpc-js's own refusals of an oversized message, before (length prefix) and after decompression. */
 const OVERSIZE = /^Received message larger than max \((\d+) vs\.? (\d+)\)/;
 const OVERSIZE_DECOMPRESSED = /^Received message that decompresses to a size larger than (\d+)/;
@@ -67,7 +74,7 @@ export function oversizeRefusal(s: StatusLike): StatusLike | undefined {
   const decompressed = plain ? undefined : OVERSIZE_DECOMPRESSED.exec(s.details);
   if (!plain && !decompressed) return undefined;
   const details = plain
-    ? `The message of ${plain[1]} bytes is larger than the gateway's limit of ${plain[2]} bytes; send smaller batches.`
+    ? oversizeDetails(Number(plain[1]), Number(plain[2]))
     : `The message decompresses to more than the gateway's limit of ${decompressed?.[1]} bytes; send smaller batches.`;
   return { ...s, code: status.INVALID_ARGUMENT, details };
 }
@@ -161,6 +168,20 @@ export function withStreamFront<T>(server: Server, front: StreamFrontHandler, cr
   });
 }
 
+/**
+ * grpc-js closes a connection that has had no call for `grpc.max_connection_idle_ms`, counting
+ * the streams its own handler opened (`onStreamOpened`). A call the edge serves without grpc-js
+ * (edge/unary-lane.ts) is counted the same way through this, so that a busy connection is not
+ * taken for an idle one.
+ */
+export function streamOpenedCounter(server: Server): (stream: ServerHttp2Stream) => void {
+  const opened = (server as unknown as { onStreamOpened?: (stream: ServerHttp2Stream) => void })
+    .onStreamOpened;
+  if (typeof opened !== "function")
+    throw new Error("grpc-js internals changed: Server.onStreamOpened (connection idle timer) not found");
+  return (stream) => opened.call(server, stream);
+}
+
 /** The HTTP/2 stream of grpc-js's base call (the first interceptor's `next`). */
 export function streamOf(call: unknown): unknown {
   return (call as { stream?: unknown }).stream;
@@ -196,6 +217,8 @@ export function checkGrpcInternals(): void {
     problems.push("Server.commonServerOptions / http2Servers (HTTP/2 receive windows)");
   if (typeof probe.createConnectionInjector !== "function")
     problems.push("Server.createConnectionInjector (the gated listener)");
+  if (typeof (probe as { onStreamOpened?: unknown }).onStreamOpened !== "function")
+    problems.push("Server.onStreamOpened (the idle timer of connections whose calls take the unary lane)");
   const credentials = ServerCredentials.prototype as unknown as { updateSecureContextOptions?: unknown };
   if (typeof credentials.updateSecureContextOptions !== "function")
     problems.push("ServerCredentials.updateSecureContextOptions (TLS reload)");

@@ -36,6 +36,21 @@ const FLAGS: Record<PendingBound, string> = {
   total: "--max-pending-bytes",
 };
 
+/** The status of a call whose next bytes would pass `passed`, naming the bound's flag. */
+export function pendingRefusal(
+  passed: PendingBound,
+  pending: PendingBytes,
+): Pick<StatusObject, "code" | "details"> {
+  const bound = pending.bounds[BOUND_KEYS[passed]];
+  return {
+    code: passed === "total" ? status.UNAVAILABLE : status.RESOURCE_EXHAUSTED,
+    details:
+      passed === "total"
+        ? `The gateway holds too many incomplete messages (limit ${bound} bytes, ${FLAGS[passed]}); retry shortly.`
+        : `Too many bytes of incomplete messages from this ${passed} (limit ${bound} bytes, ${FLAGS[passed]}); finish or cancel the calls in progress, then retry.`,
+  };
+}
+
 /**
  * Bounds what a call may make the gateway hold before its handler sees a message: the message
  * limit of its method (policy `maxMessageBytes`; public methods a few KiB), enforced at a
@@ -67,14 +82,7 @@ export function callIntake(options: IntakeOptions): Intake {
       if (!passed) return;
       refused = true;
       options.onPendingRefused?.(passed, address);
-      const bound = pending.bounds[BOUND_KEYS[passed]];
-      refuse({
-        code: passed === "total" ? status.UNAVAILABLE : status.RESOURCE_EXHAUSTED,
-        details:
-          passed === "total"
-            ? `The gateway holds too many incomplete messages (limit ${bound} bytes, ${FLAGS[passed]}); retry shortly.`
-            : `Too many bytes of incomplete messages from this ${passed} (limit ${bound} bytes, ${FLAGS[passed]}); finish or cancel the calls in progress, then retry.`,
-      });
+      refuse(pendingRefusal(passed, pending));
       // The status is out; a client that holds the stream open must not keep its bytes alive.
       setImmediate(() => resetStream(base));
     });

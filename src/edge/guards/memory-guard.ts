@@ -12,8 +12,13 @@ export interface MemoryGuard {
   interceptor: ServerInterceptor;
   /** Whether new calls are being refused now. */
   readonly pressed: boolean;
+  /** Whether a new call of `path` is refused now. */
+  sheds(path: string): boolean;
   close(): void;
 }
+
+/** What a call shed for memory is told. */
+export const SHED_DETAILS = "The gateway is low on memory and sheds new calls; retry shortly.";
 
 /**
  * What the process holds that grows with what clients send: the V8 heap in use plus the memory
@@ -58,10 +63,7 @@ export function memoryGuard(options: {
     let call: ServerInterceptingCall | undefined;
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata(() => {
-        call?.sendStatus({
-          code: status.UNAVAILABLE,
-          details: "The gateway is low on memory and sheds new calls; retry shortly.",
-        });
+        call?.sendStatus({ code: status.UNAVAILABLE, details: SHED_DETAILS });
       })
       .build();
     call = new ServerInterceptingCall(next, { start: (proceed) => proceed(listener) });
@@ -72,6 +74,7 @@ export function memoryGuard(options: {
     get pressed() {
       return pressed;
     },
+    sheds: (path) => pressed && options.guarded(path),
     close: () => clearInterval(timer),
   };
 }
