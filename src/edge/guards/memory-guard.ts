@@ -8,6 +8,9 @@ import {
   status,
 } from "@grpc/grpc-js";
 
+/** What a call shed by the memory guard is told, on every listener. */
+export const MEMORY_SHEDDING = "The gateway is low on memory and sheds new calls; retry shortly.";
+
 export interface MemoryGuard {
   interceptor: ServerInterceptor;
   /** Whether new calls are being refused now. */
@@ -60,7 +63,7 @@ export function memoryGuard(options: {
       .withOnReceiveMetadata(() => {
         call?.sendStatus({
           code: status.UNAVAILABLE,
-          details: "The gateway is low on memory and sheds new calls; retry shortly.",
+          details: MEMORY_SHEDDING,
         });
       })
       .build();
