@@ -135,6 +135,32 @@ describe("admission: no stranger, neighbour or viewer can exhaust the gateway", 
     expect((await initiate("build-b2", 600 * KiB)).code).toBe(status.OK);
   });
 
+  it("admits debuginfo upload chunks against the project's rate limit, naming it", async () => {
+    const { gateway, boot } = await fresh([
+      "--rate-limit-bytes-per-second",
+      "64KiB",
+      "--rate-limit-burst-bytes",
+      "0",
+    ]);
+    const agent = agentOf(gateway, boot.agentToken, boot.projectId);
+    const size = 1 * MiB;
+    const started = await agent.initiateUpload({ buildId: "build-e5", size: BigInt(size), hash: "h" });
+    const chunks = Array.from({ length: size / (32 * KiB) }, () => Buffer.alloc(32 * KiB, 1));
+    const uploadStarted = performance.now();
+    const refused = await codeOf(
+      agent.upload({ buildId: "build-e5", uploadId: started.uploadInstructions!.uploadId }, chunks),
+    );
+    // The bucket holds 64 KiB and refills at 64 KiB/s: 1 MiB cannot pass in a few seconds.
+    expect(performance.now() - uploadStarted).toBeLessThan(5000);
+    expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(refused.details).toMatch(/over its ingestion rate limit of 65536 bytes\/s/);
+    // Nothing was stored: the upload is not finished, so marking it finished is refused.
+    const marked = await codeOf(
+      agent.markUploadFinished({ buildId: "build-e5", uploadId: started.uploadInstructions!.uploadId }),
+    );
+    expect(marked.code).toBe(status.FAILED_PRECONDITION);
+  });
+
   it("bounds open uploads per service account and process; 500 stalled uploads leave a new agent served", async () => {
     const { gateway, prepared } = await fresh(
       ["--max-open-uploads", "40", "--max-open-uploads-per-account", "10"],
