@@ -83,6 +83,28 @@ describe("admission: no stranger, neighbour or viewer can exhaust the gateway", 
     expect((await codeOf(stranger.writeArrow(encodeArrowV2()))).code).toBe(status.RESOURCE_EXHAUSTED);
   });
 
+  it("cools down an address that sends the console junk tokens, the operator's own token and the agents unaffected", async () => {
+    const { gateway, boot } = await fresh(["--auth-failure-burst", "5", "--auth-failure-cooldown", "60s"]);
+    const whoami = (token: string) =>
+      fetch(`${gateway.consoleUrl}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await whoami(boot.ownerToken)).status).toBe(200);
+    const junk: number[] = [];
+    for (let i = 0; i < 8; i++) junk.push((await whoami(`psc_v1_${randomBytes(32).toString("hex")}`)).status);
+    // The console uses the gateway's decision, failed-auth limiter included.
+    expect(junk.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(junk.slice(5)).toEqual([429, 429, 429]);
+    const cooling = await whoami(`psc_v1_${randomBytes(32).toString("hex")}`);
+    expect(await cooling.json()).toMatchObject({ code: "RESOURCE_EXHAUSTED" });
+    // A token valid when last looked up is no guess.
+    expect((await whoami(boot.ownerToken)).status).toBe(200);
+    // The agents' limiter counted none of it: a junk agent call is still looked up and refused as unknown.
+    const stranger = agentOf(gateway, `psc_v1_${randomBytes(32).toString("hex")}`, boot.projectId);
+    expect((await codeOf(stranger.writeArrow(encodeArrowV2()))).code).toBe(status.UNAUTHENTICATED);
+    expect(
+      (await codeOf(agentOf(gateway, boot.agentToken, boot.projectId).writeArrow(encodeArrowV2()))).code,
+    ).toBe(status.OK);
+  });
+
   it("bounds what a viewer stores: panic reports are capped at 1 MiB and admitted against the project's rate limit", async () => {
     const { gateway, dir, prepared } = await fresh(
       ["--rate-limit-bytes-per-second", "64KiB", "--rate-limit-burst-bytes", "0"],
