@@ -27,7 +27,9 @@ import { decompressZstd, ZstdError } from "./zstd.js";
  * - TLS certificates are replaced through `ServerCredentials`' protected
  *   `updateSecureContextOptions`, the route grpc-js's own certificate providers take; the
  *   providers themselves cannot require TLS 1.3 nor keep the previous certificate when a renewed
- *   file does not load (edge/tls-credentials.ts).
+ *   file does not load (edge/tls-credentials.ts);
+ * - a client stream's read-ahead is lowered through its Readable's `_readableState`
+ *   (`limitReadAhead` says why no public setting does it).
  */
 
 interface StatusLike {
@@ -191,7 +193,11 @@ export function streamOf(call: unknown): unknown {
  * grpc-js reads up to 16 messages ahead into a server stream's buffer even while it is paused
  * (its streams are object-mode Readables with the default high-water mark, and it offers no
  * option); with upload chunks of up to 8 MiB that is 128 MiB per call. This lowers the
- * high-water mark of one stream to `messages`.
+ * high-water mark of one stream to `messages`. There is no public route: the call's own read
+ * gating is that stream's `_read` (one `startRead` of the base call per message), which Node
+ * calls until the buffer holds the high-water mark fixed when grpc-js constructed the stream, and
+ * the only public setting of it, `stream.setDefaultHighWaterMark`, would change every object-mode
+ * stream of the process.
  */
 export function limitReadAhead(stream: Readable, messages: number): void {
   const state = (stream as unknown as { _readableState?: { highWaterMark?: unknown } })._readableState;

@@ -7,6 +7,7 @@ import type { Admit } from "../ingest/admission.js";
 import { peerAddress } from "../iam/cidr.js";
 import type { MethodHooks } from "./call-observer.js";
 import { ACCEPTED_ENCODINGS, oversizeDetails } from "./grpc-internals.js";
+import { MEMORY_SHEDDING } from "./guards/memory-guard.js";
 import type { PendingBound, PendingBytes } from "./guards/pending-bytes.js";
 import { pendingRefusal } from "./intake.js";
 import { toStatus } from "./to-status.js";
@@ -318,6 +319,5 @@ export function serveOnLane(
       Math.max(0, deadline - Date.now()),
     );
   }
-  if (options.sheds?.(path))
-    fail(status.UNAVAILABLE, "The gateway is low on memory and sheds new calls; retry shortly.");
+  if (options.sheds?.(path)) fail(status.UNAVAILABLE, MEMORY_SHEDDING);
 }

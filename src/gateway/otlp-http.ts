@@ -11,7 +11,8 @@ import { callDecision, type Guards, MAX_RECEIVE_BYTES } from "./edges.js";
 
 /**
  * The OTLP/HTTP listener, when `--otlp-http-address` is set: the agent listener's decision (and
- * its failed-auth limiter), rate limits, incomplete-bytes bounds, receive limit and destination.
+ * its failed-auth limiter), rate limits, incomplete-bytes bounds, memory guard, receive limit and
+ * destination.
  */
 export async function startOtlpHttp(
   config: ServeConfig,
@@ -41,6 +42,7 @@ export async function startOtlpHttp(
       deliver: (signal, auth, request, deadline) =>
         parts.destination.deliverOtlp(signal, auth, request, { deadline }),
       pending: guards.pending,
+      memory: guards.memory,
       groupOf: guards.groupOf,
       maxBodyBytes: MAX_RECEIVE_BYTES,
       timeoutMs: 60_000,

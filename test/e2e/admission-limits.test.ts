@@ -83,6 +83,28 @@ describe("admission: no stranger, neighbour or viewer can exhaust the gateway", 
     expect((await codeOf(stranger.writeArrow(encodeArrowV2()))).code).toBe(status.RESOURCE_EXHAUSTED);
   });
 
+  it("cools down an address that sends the console junk tokens, the operator's own token and the agents unaffected", async () => {
+    const { gateway, boot } = await fresh(["--auth-failure-burst", "5", "--auth-failure-cooldown", "60s"]);
+    const whoami = (token: string) =>
+      fetch(`${gateway.consoleUrl}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await whoami(boot.ownerToken)).status).toBe(200);
+    const junk: number[] = [];
+    for (let i = 0; i < 8; i++) junk.push((await whoami(`psc_v1_${randomBytes(32).toString("hex")}`)).status);
+    // The console uses the gateway's decision, failed-auth limiter included.
+    expect(junk.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(junk.slice(5)).toEqual([429, 429, 429]);
+    const cooling = await whoami(`psc_v1_${randomBytes(32).toString("hex")}`);
+    expect(await cooling.json()).toMatchObject({ code: "RESOURCE_EXHAUSTED" });
+    // A token valid when last looked up is no guess.
+    expect((await whoami(boot.ownerToken)).status).toBe(200);
+    // The agents' limiter counted none of it: a junk agent call is still looked up and refused as unknown.
+    const stranger = agentOf(gateway, `psc_v1_${randomBytes(32).toString("hex")}`, boot.projectId);
+    expect((await codeOf(stranger.writeArrow(encodeArrowV2()))).code).toBe(status.UNAUTHENTICATED);
+    expect(
+      (await codeOf(agentOf(gateway, boot.agentToken, boot.projectId).writeArrow(encodeArrowV2()))).code,
+    ).toBe(status.OK);
+  });
+
   it("bounds what a viewer stores: panic reports are capped at 1 MiB and admitted against the project's rate limit", async () => {
     const { gateway, dir, prepared } = await fresh(
       ["--rate-limit-bytes-per-second", "64KiB", "--rate-limit-burst-bytes", "0"],
@@ -133,6 +155,32 @@ describe("admission: no stranger, neighbour or viewer can exhaust the gateway", 
     ]);
     expect(set.stdout).toContain("may store 4194304 bytes of debuginfo");
     expect((await initiate("build-b2", 600 * KiB)).code).toBe(status.OK);
+  });
+
+  it("admits debuginfo upload chunks against the project's rate limit, naming it", async () => {
+    const { gateway, boot } = await fresh([
+      "--rate-limit-bytes-per-second",
+      "64KiB",
+      "--rate-limit-burst-bytes",
+      "0",
+    ]);
+    const agent = agentOf(gateway, boot.agentToken, boot.projectId);
+    const size = 1 * MiB;
+    const started = await agent.initiateUpload({ buildId: "build-e5", size: BigInt(size), hash: "h" });
+    const chunks = Array.from({ length: size / (32 * KiB) }, () => Buffer.alloc(32 * KiB, 1));
+    const uploadStarted = performance.now();
+    const refused = await codeOf(
+      agent.upload({ buildId: "build-e5", uploadId: started.uploadInstructions!.uploadId }, chunks),
+    );
+    // The bucket holds 64 KiB and refills at 64 KiB/s: 1 MiB cannot pass in a few seconds.
+    expect(performance.now() - uploadStarted).toBeLessThan(5000);
+    expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(refused.details).toMatch(/over its ingestion rate limit of 65536 bytes\/s/);
+    // Nothing was stored: the upload is not finished, so marking it finished is refused.
+    const marked = await codeOf(
+      agent.markUploadFinished({ buildId: "build-e5", uploadId: started.uploadInstructions!.uploadId }),
+    );
+    expect(marked.code).toBe(status.FAILED_PRECONDITION);
   });
 
   it("bounds open uploads per service account and process; 500 stalled uploads leave a new agent served", async () => {

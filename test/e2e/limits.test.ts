@@ -261,6 +261,19 @@ describe("limits", () => {
     const shed = await codeOf(agent.writeArrow(encodeArrowV2()));
     expect(shed.code).toBe(status.UNAVAILABLE);
     expect(shed.details).toMatch(/low on memory/);
+    // The OTLP/HTTP listener sheds too, before reading the body.
+    const otlp = await fetch(`${gateway.otlpHttpUrl}/v1/traces`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${boot.agentToken}`,
+        projectid: boot.projectId,
+      },
+      body: "{}",
+    });
+    expect(otlp.status).toBe(503);
+    expect(otlp.headers.get("retry-after")).toBe("1");
+    expect(await otlp.json()).toEqual({ code: 14, message: expect.stringMatching(/low on memory/) });
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
     expect(await gateway.log((text) => text.includes("memory above the soft limit"))).toContain(
       "memory above the soft limit",

@@ -133,6 +133,67 @@ describe("replicas sharing one Redis", () => {
     expect(await codeOf(agent.agents())).toBe(status.OK);
   });
 
+  it("ends an upload in flight on one replica when its token, binding or service account is deleted through the other", async () => {
+    const accounts = admin(ServiceAccountService, a);
+    const bindings = admin(RoleBindingService, a);
+    const tokens = admin(ServiceAccountTokenService, a);
+    const deletions = [
+      ["token", status.UNAUTHENTICATED],
+      ["binding", status.PERMISSION_DENIED],
+      ["service account", status.UNAUTHENTICATED],
+    ] as const;
+    const latencies: number[] = [];
+    const releases: Array<() => void> = [];
+    try {
+      for (let round = 0; round < 12; round++) {
+        const [what, expected] = deletions[round % deletions.length]!;
+        const sa = (await accounts.call("createServiceAccount", { name: `in-flight-${round}` }))
+          .serviceAccount!;
+        const binding = (
+          await bindings.call("createRoleBinding", { serviceAccountId: sa.id, role: "writer" })
+        ).roleBinding!;
+        const created = (
+          await tokens.call("createServiceAccountToken", { serviceAccountId: sa.id, name: "upload" })
+        ).token!;
+        const agent = agentOn(b, created.token);
+        const buildId = `build-in-flight-${round}`;
+        const started = await agent.initiateUpload({ buildId, size: 1024n * 1024n, hash: "h" });
+        const chunks = (async function* () {
+          yield Buffer.alloc(16 * 1024);
+          await new Promise<void>((r) => releases.push(r));
+        })();
+        const upload = agent.upload({ buildId, uploadId: started.uploadInstructions!.uploadId }, chunks).then(
+          () => ({ code: status.OK as number, at: performance.now() }),
+          (e: { code: number }) => ({ code: e.code, at: performance.now() }),
+        );
+        // The upload is open on replica b, its first chunk written.
+        await new Promise((r) => setTimeout(r, 150));
+        const deletedAt = performance.now();
+        if (what === "token") await tokens.call("deleteServiceAccountToken", { id: created.id });
+        else if (what === "binding") await bindings.call("deleteRoleBinding", { id: binding.id });
+        else await accounts.call("deleteServiceAccount", { id: sa.id });
+        const ended = await Promise.race([
+          upload,
+          new Promise<{ code: number; at: number }>((r) =>
+            setTimeout(() => r({ code: -1, at: performance.now() }), 5000),
+          ),
+        ]);
+        expect(ended.code, `round ${round}: ${what} deleted`).toBe(expected);
+        latencies.push(ended.at - deletedAt);
+      }
+    } finally {
+      for (const release of releases) release();
+    }
+    latencies.sort((x, y) => x - y);
+    const p50 = percentile(latencies, 0.5);
+    const p99 = percentile(latencies, 0.99);
+    console.log(
+      `uploads in flight ended across replicas over 12 deletions: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
+    );
+    // The bound new calls are held to in this file.
+    expect(p99).toBeLessThan(1000);
+  });
+
   it("holds the token quota across replicas: 200 creations split between them give exactly 100", async () => {
     const sa = (await admin(ServiceAccountService, a).call("createServiceAccount", { name: "raced" }))
       .serviceAccount!;

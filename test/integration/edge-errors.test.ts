@@ -22,6 +22,7 @@ const FAILURES: Record<string, unknown> = {
   domain: new DomainError("permission_denied", "Permission denied: not yours.", "permission_denied"),
   relayed: new RelayedStatus(status.FAILED_PRECONDITION, "the upstream says no"),
   disk: Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }),
+  files: Object.assign(new Error("EMFILE: too many open files, open"), { code: "EMFILE" }),
   bug: new TypeError("Cannot read properties of undefined (reading 'x')"),
   token: new DomainError("invalid_argument", `bad psc_v1_${"ab".repeat(32)} here`),
 };
@@ -114,11 +115,15 @@ describe("the edge maps what handlers report to statuses in one place", () => {
     });
   });
 
-  it("answers a full disk UNAVAILABLE and a bug a generic INTERNAL, with the cause for the log only", async () => {
+  it("answers a full disk or no file descriptor left UNAVAILABLE, each saying which, and a bug a generic INTERNAL, with the cause for the log only", async () => {
     const before = faults.length;
     const disk = await unary("disk");
     expect(disk.code).toBe(status.UNAVAILABLE);
     expect(disk.details).toMatch(/could not store the data/);
+    // Out of descriptors is not a full disk: the operator must not go looking for space.
+    const files = await unary("files");
+    expect(files.code).toBe(status.UNAVAILABLE);
+    expect(files.details).toBe("The gateway has no file descriptor left to serve this call; retry later.");
     const bug = await unary("bug");
     expect(bug).toEqual({ code: status.INTERNAL, details: "Internal error; see the gateway's log." });
     expect((await stream("bug")).code).toBe(status.INTERNAL);
@@ -126,8 +131,9 @@ describe("the edge maps what handlers report to statuses in one place", () => {
     expect(logged.map((f) => f.path)).toEqual([
       "/parca.telemetry.v1alpha1.TelemetryService/ReportPanic",
       "/parca.telemetry.v1alpha1.TelemetryService/ReportPanic",
+      "/parca.telemetry.v1alpha1.TelemetryService/ReportPanic",
       "/parca.profilestore.v1alpha1.ProfileStoreService/Write",
     ]);
-    expect(logged[1]?.cause).toBeInstanceOf(TypeError);
+    expect(logged[2]?.cause).toBeInstanceOf(TypeError);
   });
 });

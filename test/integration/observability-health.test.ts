@@ -92,6 +92,17 @@ describe("grpc.health.v1.Health", () => {
     expect(await check("no.such.Service")).toEqual({ code: status.NOT_FOUND });
   });
 
+  it("refuses a Check message over 4 KiB with INVALID_ARGUMENT naming the limit: no token is needed to send one", async () => {
+    const refused = await new Promise<{ code: number; details: string }>((resolve) =>
+      client.check({ service: "s".repeat(5 * 1024) }, (e) =>
+        resolve(e ? { code: e.code, details: e.details } : { code: status.OK, details: "" }),
+      ),
+    );
+    expect(refused.code).toBe(status.INVALID_ARGUMENT);
+    expect(refused.details).toMatch(/larger than the gateway's limit of 4096 bytes/);
+    expect((await check("")).code).toBe(status.OK);
+  });
+
   it("streams the current status on Watch, then each change, until cancelled", async () => {
     const watch = watchStatuses(client, INGEST);
     expect(await watch.next(1)).toEqual([Wire.SERVING]);

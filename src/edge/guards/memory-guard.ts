@@ -8,6 +8,9 @@ import {
   status,
 } from "@grpc/grpc-js";
 
+/** What a call shed by the memory guard is told, on every listener. */
+export const MEMORY_SHEDDING = "The gateway is low on memory and sheds new calls; retry shortly.";
+
 export interface MemoryGuard {
   interceptor: ServerInterceptor;
   /** Whether new calls are being refused now. */
@@ -16,9 +19,6 @@ export interface MemoryGuard {
   sheds(path: string): boolean;
   close(): void;
 }
-
-/** What a call shed for memory is told. */
-export const SHED_DETAILS = "The gateway is low on memory and sheds new calls; retry shortly.";
 
 /**
  * What the process holds that grows with what clients send: the V8 heap in use plus the memory
@@ -63,7 +63,7 @@ export function memoryGuard(options: {
     let call: ServerInterceptingCall | undefined;
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata(() => {
-        call?.sendStatus({ code: status.UNAVAILABLE, details: SHED_DETAILS });
+        call?.sendStatus({ code: status.UNAVAILABLE, details: MEMORY_SHEDDING });
       })
       .build();
     call = new ServerInterceptingCall(next, { start: (proceed) => proceed(listener) });

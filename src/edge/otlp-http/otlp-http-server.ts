@@ -7,7 +7,8 @@ import type { AuthContext } from "../../auth/principal.js";
 import type { HostPort } from "../../config/flag-spec.js";
 import { type ConsoleTlsFiles, listenHttp } from "../../console/console-tls.js";
 import { decompressZstd, ZstdError } from "../zstd.js";
-import { invalidArgument } from "../../errors.js";
+import { invalidArgument, unavailable } from "../../errors.js";
+import { MEMORY_SHEDDING, type MemoryGuard } from "../guards/memory-guard.js";
 import type { PendingBytes } from "../guards/pending-bytes.js";
 import type { Admit } from "../../ingest/admission.js";
 import { METHOD_PATHS } from "../../record-log/record.js";
@@ -31,6 +32,8 @@ export interface OtlpHttpOptions {
   deliver(signal: OtlpSignal, auth: AuthContext, request: Buffer, deadline: number): Promise<void>;
   /** The agent listener's bounds on incomplete bodies. */
   pending?: PendingBytes | undefined;
+  /** The gateway's memory guard: while it is pressed, new requests get 503 before their body is read. */
+  memory?: Pick<MemoryGuard, "pressed"> | undefined;
   groupOf(address: string): string;
   /** The largest body, compressed or not: the agent listener's receive limit. */
   maxBodyBytes: number;
@@ -152,7 +155,8 @@ function decompress(req: IncomingMessage, body: Buffer, max: number): Promise<Bu
 /**
  * OTLP/HTTP (`POST /v1development/profiles`, `/v1/logs`, `/v1/metrics`, `/v1/traces`) on a
  * listener of its own, with the agent listener's auth decision, limits and destination: the
- * bearer token and `projectid` headers are decided on before a byte of the body is read; the
+ * bearer token and `projectid` headers are decided on before a byte of the body is read; while
+ * the memory guard is pressed, an allowed request gets 503 without its body being read; the
  * body is bounded before it is buffered (and counted against the incomplete-bytes bounds), then
  * decompressed (gzip, zstd) within the same limit, decoded from JSON when it is JSON, admitted
  * against the project's rate limit and stored or forwarded as protobuf bytes. Status codes as
@@ -201,6 +205,7 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
       };
       context = await options.decide(policy, credentials, req.socket.remoteAddress ?? "");
       options.onAllowed?.(context);
+      if (options.memory?.pressed) throw unavailable(MEMORY_SHEDDING, "memory_pressure");
       const raw = await readBody(req, options);
       const body = await decompress(req, raw, options.maxBodyBytes);
       const request = encoding === "json" ? Buffer.from(otlpJsonToBinary(signal.requestSchema, body)) : body;
