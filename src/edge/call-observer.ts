@@ -73,6 +73,47 @@ function methodHooks(observers: readonly CallObserver[], definition: MethodShape
   } satisfies MethodHooks;
 }
 
+/** How one call went, as the edge saw it: what `reportEnd` turns into its `CallEnd`. */
+export interface CallOutcome {
+  code: status;
+  details: string;
+  /** `performance.now()` when the call started. */
+  startedAt: number;
+  peer: string;
+  received: number;
+  sent: number;
+  bytes: number;
+  /** The call ended because of the client: a cancel, its deadline, or a missing request. */
+  endedByClient: boolean;
+  caller: CallIdentity | undefined;
+}
+
+/**
+ * Tells `method`'s observers how a call ended, once: a call that ended by its client's doing
+ * (or its deadline) before a request message arrived is abandoned.
+ */
+export function reportEnd(method: MethodHooks, outcome: CallOutcome): void {
+  method.ended?.({
+    method: method.info,
+    code: outcome.code,
+    details: outcome.details,
+    durationSeconds: (performance.now() - outcome.startedAt) / 1000,
+    peer: outcome.peer,
+    messagesReceived: outcome.received,
+    messagesSent: outcome.sent,
+    bytesReceived: outcome.bytes,
+    abandoned: outcome.received === 0 && (outcome.endedByClient || outcome.code === status.DEADLINE_EXCEEDED),
+    caller: outcome.caller,
+  });
+}
+
+/** The caller of a call, as its events name it. */
+export function callerOf(context: AuthContext | undefined): CallIdentity | undefined {
+  if (!context) return undefined;
+  const { organizationId, projectId, serviceAccountId, tokenId } = context;
+  return { organizationId, projectId, serviceAccountId, tokenId };
+}
+
 /**
  * Reports a call that ended before grpc-js built it (refused at the front gate, or left by its
  * client during the decision): started and ended, with nothing received, sent or authenticated.
@@ -82,16 +123,15 @@ export function endedBeforeGrpc(
   end: Pick<CallEnd, "code" | "details" | "abandoned" | "peer"> & { startedAt: number },
 ): void {
   method.started();
-  method.ended?.({
-    method: method.info,
+  reportEnd(method, {
     code: end.code,
     details: end.details,
-    durationSeconds: (performance.now() - end.startedAt) / 1000,
+    startedAt: end.startedAt,
     peer: end.peer,
-    messagesReceived: 0,
-    messagesSent: 0,
-    bytesReceived: 0,
-    abandoned: end.abandoned,
+    received: 0,
+    sent: 0,
+    bytes: 0,
+    endedByClient: end.abandoned,
     caller: undefined,
   });
 }
@@ -150,13 +190,6 @@ function deadlinePassed(call: ServerInterceptingCallInterface): boolean {
   return Number.isFinite(at) && at <= Date.now() + DEADLINE_SLACK_MS;
 }
 
-function identityOf(metadata: Metadata | undefined): CallIdentity | undefined {
-  const context = findAuthContext(metadata);
-  if (!context) return undefined;
-  const { organizationId, projectId, serviceAccountId, tokenId } = context;
-  return { organizationId, projectId, serviceAccountId, tokenId };
-}
-
 /**
  * The edge's outermost interceptor: it sees every call, including calls a later guard refuses,
  * sets up the call's intake bounds (`intake`: message limits, incomplete-message bytes),
@@ -196,17 +229,16 @@ export function callObserver(
       if (ended) return;
       ended = true;
       released?.();
-      method.ended?.({
-        method: method.info,
+      reportEnd(method, {
         code,
         details,
-        durationSeconds: (performance.now() - startedAt) / 1000,
+        startedAt,
         peer,
-        messagesReceived: received,
-        messagesSent: sent,
-        bytesReceived: bytes,
-        abandoned: received === 0 && (endedByClient || code === status.DEADLINE_EXCEEDED),
-        caller: identityOf(metadata),
+        received,
+        sent,
+        bytes,
+        endedByClient,
+        caller: callerOf(findAuthContext(metadata)),
       });
     };
 

@@ -5,7 +5,7 @@ import { attachAuthContext } from "../auth/call-context.js";
 import type { AuthContext } from "../auth/principal.js";
 import type { Admit } from "../ingest/admission.js";
 import { peerAddress } from "../iam/cidr.js";
-import type { MethodHooks } from "./call-observer.js";
+import { callerOf, type MethodHooks, reportEnd } from "./call-observer.js";
 import { ACCEPTED_ENCODINGS, oversizeDetails } from "./grpc-internals.js";
 import { MEMORY_SHEDDING } from "./guards/memory-guard.js";
 import type { PendingBound, PendingBytes } from "./guards/pending-bytes.js";
@@ -144,22 +144,16 @@ export function serveOnLane(
     ended = true;
     if (timer !== undefined) clearTimeout(timer);
     if (pending) pending.bounds.release(pending.entry);
-    hooks.ended?.({
-      method: hooks.info,
+    reportEnd(hooks, {
       code,
       details,
-      durationSeconds: (performance.now() - startedAt) / 1000,
+      startedAt,
       peer,
-      messagesReceived: received,
-      messagesSent: sent,
-      bytesReceived,
-      abandoned: received === 0 && (endedByClient || code === status.DEADLINE_EXCEEDED),
-      caller: {
-        organizationId: context.organizationId,
-        projectId: context.projectId,
-        serviceAccountId: context.serviceAccountId,
-        tokenId: context.tokenId,
-      },
+      received,
+      sent,
+      bytes: bytesReceived,
+      endedByClient,
+      caller: callerOf(context),
     });
   };
 

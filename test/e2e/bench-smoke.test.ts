@@ -50,6 +50,7 @@ describe("npm run bench:smoke", () => {
     expect(report.results.map((r) => r.name)).toEqual([
       "auth-overhead",
       "whole-path",
+      "http2-floor",
       "auth-decision",
       "junk-flood",
       "fleet",
@@ -77,6 +78,7 @@ describe("npm run bench:smoke", () => {
     for (const name of ["auth-overhead", "whole-path", "junk-flood", "wan-upload"]) {
       expect(byName[name]!["ratio"], name).toBeGreaterThan(0);
     }
+    expect(byName["http2-floor"]!["cpuRatio"]).toBeGreaterThan(0);
     expect((byName["auth-decision"]!["warm"] as { p99Us: number }).p99Us).toBeGreaterThan(0);
     expect((byName["auth-decision"]!["cold"] as { p99Us: number }).p99Us).toBeGreaterThan(0);
     expect(byName["junk-flood"]!["redisGetsPerDistinctJunkToken"]).toBeGreaterThan(0);

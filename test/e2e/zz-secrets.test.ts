@@ -174,7 +174,8 @@ describe("secrets: a token appears only in its owner's token file", () => {
     ]);
     await upload.markUploadFinished({ buildId: "secrets-build", uploadId: uploadInstructions!.uploadId });
     upload.close();
-    // Values grpc-js cannot represent (a tab after Bearer, a non-ASCII byte), sent by hand.
+    // Values grpc-js cannot represent (a tab after Bearer, a non-ASCII byte), sent by hand; named
+    // gzip, so that an allowed call goes through grpc-js (not the unary lane) and its log is checked.
     const session = await http2Session(a.target);
     for (const value of [`Bearer\t${fleet}`, `Bearer ${fleet}\u00e9`, `Bearer \u00ff${bootA.agentToken}`]) {
       const outcome = await rawHttp2Call(
@@ -182,6 +183,7 @@ describe("secrets: a token appears only in its owner's token file", () => {
         grpcHeaders("/parca.profilestore.v1alpha1.ProfileStoreService/WriteArrow", {
           authorization: value,
           projectid: bootA.projectId,
+          "grpc-encoding": "gzip",
         }),
         [grpcFrame(new Uint8Array())],
       );

@@ -40,6 +40,16 @@ const CONTEXT: AuthContext = {
   projectId: "p",
 };
 
+/** The HTTP/2 request of a call as an agent sends it. */
+const REQUEST_HEADERS = {
+  ":method": "POST",
+  ":path": PATH,
+  "content-type": "application/grpc",
+  te: "trailers",
+  authorization: "Bearer any",
+  projectid: "p",
+};
+
 /** What the handler is told to do by the first byte of the request. */
 const OK = 1;
 const REFUSE = 2;
@@ -259,14 +269,7 @@ describe("the edge's unary lane", () => {
     new Promise<{ grpcStatus: string | undefined; grpcMessage: string }>((resolve, reject) => {
       const session = options.session ?? connect(`http://${target}`);
       session.on("error", reject);
-      const stream = session.request({
-        ":method": "POST",
-        ":path": PATH,
-        "content-type": "application/grpc",
-        te: "trailers",
-        authorization: "Bearer any",
-        projectid: "p",
-      });
+      const stream = session.request(REQUEST_HEADERS);
       let grpcStatus: string | undefined;
       let grpcMessage = "";
       const take = (headers: Record<string, unknown>) => {
@@ -364,14 +367,7 @@ describe("the unary lane and the connection idle timer", () => {
     });
     try {
       const outcome = await new Promise<string | undefined>((resolve) => {
-        const stream = session.request({
-          ":method": "POST",
-          ":path": PATH,
-          "content-type": "application/grpc",
-          te: "trailers",
-          authorization: "Bearer any",
-          projectid: "p",
-        });
+        const stream = session.request(REQUEST_HEADERS);
         stream.on("trailers", (t) => resolve(String(t["grpc-status"])));
         stream.on("close", () => resolve(undefined));
         stream.resume();
