@@ -254,13 +254,24 @@ describe("limits", () => {
     expect((await allow("not-a-cidr")).stderr).toMatch(/not a CIDR range/);
   });
 
-  it("sheds new writes with UNAVAILABLE above the memory soft limit, and stays up", async () => {
+  it("sheds new writes with UNAVAILABLE (OTLP/HTTP: 503) above the memory soft limit, and stays up", async () => {
     const { gateway, boot } = await fresh(["--memory-soft-limit", "1"]);
     await new Promise((r) => setTimeout(r, 400));
     const agent = agentFor(gateway, boot.agentToken, boot.projectId);
     const shed = await codeOf(agent.writeArrow(encodeArrowV2()));
     expect(shed.code).toBe(status.UNAVAILABLE);
     expect(shed.details).toMatch(/low on memory/);
+    // OTLP/HTTP sheds the same way: 503 with Retry-After, which OTLP senders retry.
+    const otlp = await fetch(`${gateway.otlpHttpUrl}/v1/logs`, {
+      method: "POST",
+      body: new Uint8Array(),
+      headers: {
+        "content-type": "application/x-protobuf",
+        authorization: `Bearer ${boot.agentToken}`,
+        projectid: boot.projectId,
+      },
+    });
+    expect([otlp.status, otlp.headers.get("retry-after")]).toEqual([503, "1"]);
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
     expect(await gateway.log((text) => text.includes("memory above the soft limit"))).toContain(
       "memory above the soft limit",
