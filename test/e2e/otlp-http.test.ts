@@ -1,4 +1,7 @@
+import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
@@ -10,7 +13,8 @@ import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExportProfilesServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js";
-import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import { createCa, issue } from "../support/certificates.js";
+import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import { type PreparedIam, prepareIam } from "../support/prepare-iam.js";
 import { sinkRecords } from "../support/sink-contents.js";
@@ -246,5 +250,51 @@ describe("OTLP/HTTP with the official OpenTelemetry exporters", () => {
     }
     expect(statuses).toContain(429);
     expect(retryAfter).toBe("1");
+  });
+});
+
+describe("OTLP/HTTP over TLS", () => {
+  it("serves HTTPS with the gRPC listener's certificate: trusted with its CA, refused without", async () => {
+    const dir = await tempDir();
+    const ca = await createCa(dir.path, "otlp-http");
+    const server = await issue(dir.path, ca, "server", "127.0.0.1");
+    const gateway = await startGateway(join(dir.path, "data"), [
+      "--tls-cert-file",
+      server.certFile,
+      "--tls-key-file",
+      server.keyFile,
+    ]);
+    try {
+      const boot = await readBootstrap(join(dir.path, "data"));
+      const body = envelopeOf(100);
+      const post = (options: { ca?: Buffer }) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpsRequest(
+            `${gateway.otlpHttpUrl.replace(/^http:/, "https:")}/v1/traces`,
+            {
+              method: "POST",
+              headers: {
+                "content-type": "application/x-protobuf",
+                authorization: `Bearer ${boot.agentToken}`,
+                projectid: boot.projectId,
+              },
+              ...options,
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        });
+      expect(await post({ ca: await readFile(ca.certFile) })).toBe(200);
+      await expect(post({})).rejects.toThrow(/self[- ]signed|unable to verify|issuer/i);
+      const stored = await sinkRecords(join(dir.path, "data"), boot.projectId);
+      expect(stored.map((r) => [r.method, Buffer.from(r.payloads[0]!)])).toEqual([["ExportTraces", body]]);
+    } finally {
+      await gateway.stop("SIGKILL");
+      await dir.remove();
+    }
   });
 });
