@@ -16,6 +16,7 @@ import {
 } from "../../src/agent-sim/index.js";
 import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
 import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import { METHOD_PATHS } from "../../src/record-log/record.js";
 import { readStream, type StreamEntry } from "../../src/jetstream/stream-reader.js";
 import type { StreamReport } from "../../src/jetstream/inspect-stream.js";
 import { profgate } from "../support/cli.js";
@@ -141,6 +142,9 @@ describe("--sink jetstream on a 3-node cluster, stream with 3 replicas", () => {
     );
     const missing = acknowledged.filter((h) => !stored.has(h));
     expect(missing).toEqual([]);
+    // Publishes retried while the stream's leader changed were kept once (Nats-Msg-Id): every
+    // record the stream holds is a distinct request.
+    expect(entries.length).toBe(stored.size);
     const first = entries[0]!.record;
     expect(typeof first).not.toBe("string");
     if (typeof first !== "string") {
@@ -221,7 +225,40 @@ describe("--sink jetstream on one server", () => {
     });
     const samples = await metrics(gateway);
     expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
+    // One record's publish latency, from its first part to its last part's ack.
+    expect(metricValue(samples, "profgate_jetstream_publish_seconds_count")).toBe(1);
+    expect(metricValue(samples, "profgate_jetstream_publish_seconds_sum")).toBeGreaterThan(0);
   }, 30_000);
+
+  it("stores the OTLP signals, over gRPC and OTLP/HTTP, as records of their own methods", async () => {
+    const boot = await readBootstrap(dir.path);
+    const logs = Buffer.from([0x0a, 0x03, 0x1a, 0x01, 0x61]);
+    await client.unaryRaw(METHOD_PATHS.ExportLogs, logs);
+    const traces = Buffer.from([0x0a, 0x03, 0x1a, 0x01, 0x62]);
+    const response = await fetch(`${gateway.otlpHttpUrl}/v1/traces`, {
+      method: "POST",
+      body: traces,
+      headers: {
+        "content-type": "application/x-protobuf",
+        authorization: `Bearer ${boot.agentToken}`,
+        projectid: boot.projectId,
+      },
+    });
+    expect(response.status).toBe(200);
+    const entries = await streamEntries([nats.url], "profgate");
+    const otlp = entries.filter(
+      (e) => e.subject.endsWith(".ExportLogs") || e.subject.endsWith(".ExportTraces"),
+    );
+    expect(
+      otlp.map((e) => [
+        e.subject,
+        typeof e.record === "string" ? e.record : Buffer.from(e.record.payloads[0]!),
+      ]),
+    ).toEqual([
+      [`profgate.${boot.organizationId}.${boot.projectId}.ExportLogs`, logs],
+      [`profgate.${boot.organizationId}.${boot.projectId}.ExportTraces`, traces],
+    ]);
+  }, 20_000);
 
   it("stores a Write exchange as its sample and locations records, with their lengths", async () => {
     const ids = [randomStacktraceId(), randomStacktraceId()];
@@ -341,6 +378,18 @@ describe("--sink jetstream on one server", () => {
       ready = await fetch(`${gateway.httpUrl}/readyz`);
     }
     expect(ready.status).toBe(503);
+    // OTLP/HTTP senders hear it as 503 with Retry-After, and retry.
+    const boot = await readBootstrap(dir.path);
+    const otlp = await fetch(`${gateway.otlpHttpUrl}/v1/logs`, {
+      method: "POST",
+      body: new Uint8Array(),
+      headers: {
+        "content-type": "application/x-protobuf",
+        authorization: `Bearer ${boot.agentToken}`,
+        projectid: boot.projectId,
+      },
+    });
+    expect([otlp.status, otlp.headers.get("retry-after")]).toEqual([503, "1"]);
     const samples = await metrics(gateway);
     expect(metricValue(samples, "profgate_jetstream_up")).toBe(0);
     expect(
