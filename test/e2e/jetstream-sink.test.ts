@@ -24,6 +24,7 @@ import { sinkRecords } from "../support/sink-contents.js";
 import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { createCa, issue } from "../support/certificates.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
+import { natsOperator } from "../support/nats-operator.js";
 import {
   type NatsCluster,
   type NatsServer,
@@ -432,6 +433,51 @@ describe("--sink jetstream with NATS credentials and TLS", () => {
         agent.close();
         const samples = await metrics(gateway);
         expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await nats.stop();
+      await dir.remove();
+    }
+  }, 30_000);
+
+  it("signs in with --nats-creds-file to a server in operator mode, and never shows the seed", async () => {
+    const dir = await tempDir();
+    const operator = await natsOperator(dir.path);
+    const nats = await startNatsServer(["-c", operator.configFile]);
+    try {
+      const anonymous = await startGateway(join(dir.path, "a"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+      ])
+        .then(async (g) => {
+          await g.stop();
+          return "";
+        })
+        .catch((error: unknown) => String(error));
+      expect(anonymous).toMatch(/Cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
+      const gateway = await startGateway(join(dir.path, "b"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+        "--nats-creds-file",
+        operator.credsFile,
+      ]);
+      try {
+        const boot = await readBootstrap(join(dir.path, "b"));
+        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+        await agent.writeRaw(rawRequest(8));
+        agent.close();
+        const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+        expect(
+          metricValue(parseMetrics(text), "profgate_jetstream_publishes_total", { result: "acked" }),
+        ).toBe(1);
+        expect(text).not.toContain(operator.seed);
+        expect(await gateway.log()).not.toContain(operator.seed);
       } finally {
         await gateway.stop();
       }
