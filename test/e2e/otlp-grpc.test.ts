@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Metadata, status } from "@grpc/grpc-js";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-grpc";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-grpc";
@@ -11,7 +11,10 @@ import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
+import { ExportLogsServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js";
+import { ExportMetricsServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js";
 import { ExportProfilesServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js";
+import { ExportTraceServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { METHOD_PATHS } from "../../src/record-log/record.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
@@ -156,6 +159,19 @@ describe("the 2026 agent's OTLP signals over gRPC, with the official OpenTelemet
       });
     }
     const records = await sinkRecords(dir.path, iam.projectId);
+    // What was stored is what the exporters sent: their spans, log records and metrics, read back.
+    const payloadOf = (method: string) => records.find((r) => r.method === method)!.payloads[0]!;
+    const spans = fromBinary(ExportTraceServiceRequestSchema, payloadOf("ExportTraces"));
+    expect(
+      spans.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((x) => x.name))),
+    ).toEqual(["probe-a", "probe-b"]);
+    const logs = fromBinary(ExportLogsServiceRequestSchema, payloadOf("ExportLogs"));
+    expect(logs.resourceLogs[0]?.scopeLogs[0]?.logRecords[0]?.body?.value).toEqual({
+      case: "stringValue",
+      value: "agent started",
+    });
+    const metrics = fromBinary(ExportMetricsServiceRequestSchema, payloadOf("ExportMetrics"));
+    expect(metrics.resourceMetrics[0]?.scopeMetrics[0]?.metrics.map((m) => m.name)).toEqual(["gpu_samples"]);
     const methods = records.map((r) => r.method).sort();
     expect(methods).toEqual([
       "ExportLogs",
