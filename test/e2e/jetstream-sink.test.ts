@@ -399,6 +399,51 @@ describe("--sink jetstream on one server", () => {
   }, 20_000);
 });
 
+describe("--sink jetstream and the server's max_payload", () => {
+  it("splits records by the max_payload the server announces, not NATS' default", async () => {
+    const dir = await tempDir();
+    const config = join(dir.path, "nats.conf");
+    await writeFile(config, "max_payload: 65536\n");
+    const nats = await startNatsServer(["-c", config]);
+    try {
+      const gateway = await startGateway(join(dir.path, "data"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+      ]);
+      try {
+        const boot = await readBootstrap(join(dir.path, "data"));
+        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+        const ipc = encodeArrowV2({ payloadBytes: 300 * 1024 });
+        await agent.writeArrow(ipc);
+        agent.close();
+        const nc = await connect({ servers: nats.url });
+        try {
+          const jsm = await jetstreamManager(nc);
+          const { state } = await jsm.streams.info("profgate");
+          // Parts of at most 64 KiB - 4 KiB of data each: a 300 KiB record takes at least 5.
+          const parts = Math.ceil(ipc.length / (64 * 1024 - 4096));
+          expect(state.messages).toBe(parts);
+          const last = await jsm.streams.getMessage("profgate", { seq: state.last_seq });
+          expect(last!.header.get("Profgate-Part")).toBe(`${parts}/${parts}`);
+          expect(last!.data.length).toBeLessThanOrEqual(64 * 1024 - 4096);
+        } finally {
+          await nc.close();
+        }
+        const [entry] = await streamEntries([nats.url], "profgate");
+        if (entry === undefined || typeof entry.record === "string") throw new Error("no whole record");
+        expect(sha(entry.record.payloads[0]!)).toBe(sha(ipc));
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await nats.stop();
+      await dir.remove();
+    }
+  }, 30_000);
+});
+
 describe("--sink jetstream with NATS credentials and TLS", () => {
   it("connects with TLS to a server whose certificate chains to --nats-tls-ca-file, and not without it", async () => {
     const dir = await tempDir();
