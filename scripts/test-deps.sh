@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the programs the test suite starts are on this machine: redis-server (real Redis and
-# Redis Cluster), nats-server (JetStream and its clusters), openssl (test certificates), Chromium (the web console's browser tests) and
+# Redis Cluster), nats-server (JetStream and its clusters), openssl (test certificates), zstd (frames
+# from the reference compressor), Chromium (the web console's browser tests) and
 # prometheus with promtool (the alert rules' and dashboard's tests).
 # Installs Debian's packages when missing and running as root; otherwise says what to install.
 set -euo pipefail
@@ -8,6 +9,7 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # Without its recommended node exporter, which the tests do not use.

@@ -14,7 +14,7 @@ import { decompressZstd, ZstdError } from "./zstd.js";
  * Every place where profgate relies on grpc-js beyond its documented API, in one file. Each has
  * a check that `checkGrpcInternals` runs when an edge is created, so that a grpc-js upgrade that
  * moves one of them fails the start loudly instead of silently serving without it, and a test
- * of its own (test/unit/edge/grpc-internals.test.ts). Where grpc-js offers a public route it is
+ * of its own (test/integration/edge-grpc-internals.test.ts). Where grpc-js offers a public route it is
  * used instead, and named here:
  *
  * - connections are handed to grpc-js through `Server.createConnectionInjector` (public);

@@ -3,6 +3,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import type { AuthContext } from "../auth/principal.js";
 import type { ServeConfig } from "../config/serve-flags.js";
 import type { Admit } from "../ingest/admission.js";
+import { authMetricsHooks } from "../observability/auth-metrics.js";
 import type { ProfgateMetrics } from "../observability/metrics.js";
 import { type OtlpHttpServer, startOtlpHttpServer } from "../edge/otlp-http/otlp-http-server.js";
 import type { Destination } from "./destination.js";
@@ -11,8 +12,8 @@ import { callDecision, type Guards, MAX_RECEIVE_BYTES } from "./edges.js";
 
 /**
  * The OTLP/HTTP listener, when `--otlp-http-address` is set: the agent listener's decision (and
- * its failed-auth limiter), rate limits, incomplete-bytes bounds, memory guard, receive limit and
- * destination.
+ * its failed-auth limiter, auth metrics and access-log sampling), memory guard, rate limits,
+ * incomplete-bytes bounds, receive limit and destination.
  */
 export async function startOtlpHttp(
   config: ServeConfig,
@@ -47,6 +48,8 @@ export async function startOtlpHttp(
       maxBodyBytes: MAX_RECEIVE_BYTES,
       timeoutMs: 60_000,
       onAllowed: parts.onAllowed,
+      onDecision: authMetricsHooks(metrics.auth).onDecision,
+      successSample: config.accessLog,
       onRequest: (method, httpStatus) =>
         metrics.ingest.otlpHttpRequests.inc({ method, code: String(httpStatus) }),
       log: parts.log,

@@ -16,6 +16,7 @@ import {
 } from "../../src/agent-sim/index.js";
 import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
 import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import { METHOD_PATHS } from "../../src/record-log/record.js";
 import { readStream, type StreamEntry } from "../../src/jetstream/stream-reader.js";
 import type { StreamReport } from "../../src/jetstream/inspect-stream.js";
 import { profgate } from "../support/cli.js";
@@ -23,6 +24,7 @@ import { sinkRecords } from "../support/sink-contents.js";
 import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { createCa, issue } from "../support/certificates.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
+import { natsOperator } from "../support/nats-operator.js";
 import {
   type NatsCluster,
   type NatsServer,
@@ -141,6 +143,9 @@ describe("--sink jetstream on a 3-node cluster, stream with 3 replicas", () => {
     );
     const missing = acknowledged.filter((h) => !stored.has(h));
     expect(missing).toEqual([]);
+    // Publishes retried while the stream's leader changed were kept once (Nats-Msg-Id): every
+    // record the stream holds is a distinct request.
+    expect(entries.length).toBe(stored.size);
     const first = entries[0]!.record;
     expect(typeof first).not.toBe("string");
     if (typeof first !== "string") {
@@ -221,7 +226,40 @@ describe("--sink jetstream on one server", () => {
     });
     const samples = await metrics(gateway);
     expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
+    // One record's publish latency, from its first part to its last part's ack.
+    expect(metricValue(samples, "profgate_jetstream_publish_seconds_count")).toBe(1);
+    expect(metricValue(samples, "profgate_jetstream_publish_seconds_sum")).toBeGreaterThan(0);
   }, 30_000);
+
+  it("stores the OTLP signals, over gRPC and OTLP/HTTP, as records of their own methods", async () => {
+    const boot = await readBootstrap(dir.path);
+    const logs = Buffer.from([0x0a, 0x03, 0x1a, 0x01, 0x61]);
+    await client.unaryRaw(METHOD_PATHS.ExportLogs, logs);
+    const traces = Buffer.from([0x0a, 0x03, 0x1a, 0x01, 0x62]);
+    const response = await fetch(`${gateway.otlpHttpUrl}/v1/traces`, {
+      method: "POST",
+      body: traces,
+      headers: {
+        "content-type": "application/x-protobuf",
+        authorization: `Bearer ${boot.agentToken}`,
+        projectid: boot.projectId,
+      },
+    });
+    expect(response.status).toBe(200);
+    const entries = await streamEntries([nats.url], "profgate");
+    const otlp = entries.filter(
+      (e) => e.subject.endsWith(".ExportLogs") || e.subject.endsWith(".ExportTraces"),
+    );
+    expect(
+      otlp.map((e) => [
+        e.subject,
+        typeof e.record === "string" ? e.record : Buffer.from(e.record.payloads[0]!),
+      ]),
+    ).toEqual([
+      [`profgate.${boot.organizationId}.${boot.projectId}.ExportLogs`, logs],
+      [`profgate.${boot.organizationId}.${boot.projectId}.ExportTraces`, traces],
+    ]);
+  }, 20_000);
 
   it("stores a Write exchange as its sample and locations records, with their lengths", async () => {
     const ids = [randomStacktraceId(), randomStacktraceId()];
@@ -341,12 +379,69 @@ describe("--sink jetstream on one server", () => {
       ready = await fetch(`${gateway.httpUrl}/readyz`);
     }
     expect(ready.status).toBe(503);
+    // OTLP/HTTP senders hear it as 503 with Retry-After, and retry.
+    const boot = await readBootstrap(dir.path);
+    const otlp = await fetch(`${gateway.otlpHttpUrl}/v1/logs`, {
+      method: "POST",
+      body: new Uint8Array(),
+      headers: {
+        "content-type": "application/x-protobuf",
+        authorization: `Bearer ${boot.agentToken}`,
+        projectid: boot.projectId,
+      },
+    });
+    expect([otlp.status, otlp.headers.get("retry-after")]).toEqual([503, "1"]);
     const samples = await metrics(gateway);
     expect(metricValue(samples, "profgate_jetstream_up")).toBe(0);
     expect(
       metricValue(samples, "profgate_jetstream_publishes_total", { result: "failed" }),
     ).toBeGreaterThanOrEqual(1);
   }, 20_000);
+});
+
+describe("--sink jetstream and the server's max_payload", () => {
+  it("splits records by the max_payload the server announces, not NATS' default", async () => {
+    const dir = await tempDir();
+    const config = join(dir.path, "nats.conf");
+    await writeFile(config, "max_payload: 65536\n");
+    const nats = await startNatsServer(["-c", config]);
+    try {
+      const gateway = await startGateway(join(dir.path, "data"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+      ]);
+      try {
+        const boot = await readBootstrap(join(dir.path, "data"));
+        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+        const ipc = encodeArrowV2({ payloadBytes: 300 * 1024 });
+        await agent.writeArrow(ipc);
+        agent.close();
+        const nc = await connect({ servers: nats.url });
+        try {
+          const jsm = await jetstreamManager(nc);
+          const { state } = await jsm.streams.info("profgate");
+          // Parts of at most 64 KiB - 4 KiB of data each: a 300 KiB record takes at least 5.
+          const parts = Math.ceil(ipc.length / (64 * 1024 - 4096));
+          expect(state.messages).toBe(parts);
+          const last = await jsm.streams.getMessage("profgate", { seq: state.last_seq });
+          expect(last!.header.get("Profgate-Part")).toBe(`${parts}/${parts}`);
+          expect(last!.data.length).toBeLessThanOrEqual(64 * 1024 - 4096);
+        } finally {
+          await nc.close();
+        }
+        const [entry] = await streamEntries([nats.url], "profgate");
+        if (entry === undefined || typeof entry.record === "string") throw new Error("no whole record");
+        expect(sha(entry.record.payloads[0]!)).toBe(sha(ipc));
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await nats.stop();
+      await dir.remove();
+    }
+  }, 30_000);
 });
 
 describe("--sink jetstream with NATS credentials and TLS", () => {
@@ -383,6 +478,51 @@ describe("--sink jetstream with NATS credentials and TLS", () => {
         agent.close();
         const samples = await metrics(gateway);
         expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await nats.stop();
+      await dir.remove();
+    }
+  }, 30_000);
+
+  it("signs in with --nats-creds-file to a server in operator mode, and never shows the seed", async () => {
+    const dir = await tempDir();
+    const operator = await natsOperator(dir.path);
+    const nats = await startNatsServer(["-c", operator.configFile]);
+    try {
+      const anonymous = await startGateway(join(dir.path, "a"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+      ])
+        .then(async (g) => {
+          await g.stop();
+          return "";
+        })
+        .catch((error: unknown) => String(error));
+      expect(anonymous).toMatch(/Cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
+      const gateway = await startGateway(join(dir.path, "b"), [
+        "--sink",
+        "jetstream",
+        "--nats-servers",
+        nats.url,
+        "--nats-creds-file",
+        operator.credsFile,
+      ]);
+      try {
+        const boot = await readBootstrap(join(dir.path, "b"));
+        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+        await agent.writeRaw(rawRequest(8));
+        agent.close();
+        const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+        expect(
+          metricValue(parseMetrics(text), "profgate_jetstream_publishes_total", { result: "acked" }),
+        ).toBe(1);
+        expect(text).not.toContain(operator.seed);
+        expect(await gateway.log()).not.toContain(operator.seed);
       } finally {
         await gateway.stop();
       }

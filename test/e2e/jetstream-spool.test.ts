@@ -6,6 +6,7 @@ import { encodeArrowV2 } from "../../src/agent-sim/index.js";
 import { encodePprof } from "../../src/agent-sim/pprof-profile.js";
 import { WriteRawRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
 import type { StreamReport } from "../../src/jetstream/inspect-stream.js";
+import { METHOD_PATHS, OTLP_METHODS } from "../../src/record-log/record.js";
 import { profgate } from "../support/cli.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
@@ -158,6 +159,29 @@ describe("two edges with --spool jetstream forwarding to a core", () => {
     expect(drained.forwarding).toEqual({ pending: 0, unacknowledged: 0, redelivered: expect.any(Number) });
     expect(drained.deadLetters).toBe(0);
   }, 60_000);
+
+  it("forwards the OTLP Exports through the stream, as the bytes the agent sent", async () => {
+    const b = new AgentClient(edgeB.target, { token: edgeBIam.tokens.agent, projectId: edgeBIam.projectId });
+    clients.push(b);
+    const sent = OTLP_METHODS.map((method) => {
+      const tag = Buffer.from(`jetstream-${method}`);
+      const inner = Buffer.concat([Buffer.from([0x1a, tag.length]), tag]);
+      return { method, body: Buffer.concat([Buffer.from([0x0a, inner.length]), inner]) };
+    });
+    const published = await metric(edgeB, "profgate_jetstream_publishes_total");
+    for (const { method, body } of sent) await b.unaryRaw(METHOD_PATHS[method], body);
+    // Each went through JetStream: published there first, then delivered by a forwarding worker.
+    expect((await metric(edgeB, "profgate_jetstream_publishes_total")) - published).toBe(sent.length);
+    const wanted = new Map(sent.map(({ method, body }) => [sha(body), method]));
+    const deadline = Date.now() + 15_000;
+    let held = new Map<string, string>();
+    while ([...wanted.keys()].some((h) => !held.has(h)) && Date.now() < deadline) {
+      await sleep(200);
+      const records = await sinkRecords(hops.coreDir, hops.coreBoot.projectId);
+      held = new Map(records.map((r) => [sha(r.payloads[0]!), r.method]));
+    }
+    for (const [digest, method] of wanted) expect(held.get(digest)).toBe(method);
+  }, 30_000);
 
   it("moves what the upstream refuses for good to the dead letters and delivers what follows", async () => {
     const b = new AgentClient(edgeB.target, { token: edgeBIam.tokens.agent, projectId: edgeBIam.projectId });

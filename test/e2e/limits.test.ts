@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
 import { encodeArrowV2 } from "../../src/agent-sim/index.js";
 import { WriteArrowRequestSchema } from "../../src/gen/parca/profilestore/v1alpha1/profilestore_pb.js";
+import { METHOD_PATHS } from "../../src/record-log/record.js";
 import { iamJson, profgate } from "../support/cli.js";
 import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
 import { metricValue, parseMetrics } from "../support/metrics-text.js";
@@ -70,6 +71,13 @@ describe("limits", () => {
     expect((await codeOf(agent.writeArrow(payload()))).code).toBe(status.OK);
     const huge = await codeOf(agent.writeArrow(encodeArrowV2({ payloadBytes: 100 * KiB })));
     expect(huge.code).toBe(status.INVALID_ARGUMENT);
+    // The OTLP Exports draw on the same bucket: 60 KiB more within the second is refused.
+    const text = Buffer.alloc(60 * KiB, 0x61);
+    const inner = Buffer.concat([Buffer.from([0x1a, 0x80, 0xe0, 0x03]), text]);
+    const logs = Buffer.concat([Buffer.from([0x0a, 0x84, 0xe0, 0x03]), inner]);
+    const otlp = await codeOf(agent.unaryRaw(METHOD_PATHS.ExportLogs, logs));
+    expect(otlp.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(otlp.details).toMatch(/over its ingestion rate limit of 65536 bytes\/s/);
     expect((await sinkRecords(dir, boot.projectId)).length).toBe(3);
 
     const set = await profgate([
@@ -254,7 +262,7 @@ describe("limits", () => {
     expect((await allow("not-a-cidr")).stderr).toMatch(/not a CIDR range/);
   });
 
-  it("sheds new writes with UNAVAILABLE above the memory soft limit, and stays up", async () => {
+  it("sheds new writes with UNAVAILABLE (OTLP/HTTP: 503) above the memory soft limit, and stays up", async () => {
     const { gateway, boot } = await fresh(["--memory-soft-limit", "1"]);
     await new Promise((r) => setTimeout(r, 400));
     const agent = agentFor(gateway, boot.agentToken, boot.projectId);

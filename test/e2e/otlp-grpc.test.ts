@@ -1,5 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { create, toBinary } from "@bufbuild/protobuf";
+import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Metadata, status } from "@grpc/grpc-js";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-grpc";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-grpc";
@@ -9,9 +11,13 @@ import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentClient } from "../../src/agent-sim/agent-client.js";
+import { ExportLogsServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js";
+import { ExportMetricsServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js";
 import { ExportProfilesServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js";
+import { ExportTraceServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { METHOD_PATHS } from "../../src/record-log/record.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import { grpcFrame } from "../support/raw-grpc.js";
 import { grpcHeaders, http2Session, rawHttp2Call } from "../support/raw-http2.js";
 import { type PreparedIam, prepareIam } from "../support/prepare-iam.js";
@@ -32,6 +38,50 @@ const exported = (run: (done: (result: ExportResult) => void) => void) =>
       }),
     ),
   );
+
+/** `data` compressed by the zstd command (level 3, its default; with a checksum, as Go's encoder writes). */
+function zstdCompress(data: Uint8Array): Buffer {
+  const run = spawnSync("zstd", ["-q", "-3", "-c"], { input: data });
+  if (run.status !== 0) throw new Error(`zstd failed: ${run.stderr}`);
+  return run.stdout;
+}
+
+/**
+ * An ExportTraceServiceRequest of about 200 KB that compresses well: one resource spans entry
+ * whose schema URL repeats a text with varying numbers.
+ */
+const traces = (() => {
+  const text = Buffer.from(Array.from({ length: 8000 }, (_, i) => `span ${i} of probe ${i % 7};`).join(""));
+  const varint = (n: number) => {
+    const bytes: number[] = [];
+    let rest = n;
+    for (; rest >= 128; rest = Math.floor(rest / 128)) bytes.push((rest % 128) | 0x80);
+    bytes.push(rest);
+    return Buffer.from(bytes);
+  };
+  const inner = Buffer.concat([Buffer.from([0x1a]), varint(text.length), text]);
+  return Buffer.concat([Buffer.from([0x0a]), varint(inner.length), inner]);
+})();
+
+/** One gRPC call on `session`: its response headers, and its trailers. */
+function responseHeaders(
+  session: ClientHttp2Session,
+  headers: OutgoingHttpHeaders,
+  body: readonly Uint8Array[],
+): Promise<IncomingHttpHeaders & { trailers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers);
+    let response: IncomingHttpHeaders = {};
+    stream.on("response", (h) => {
+      response = h;
+    });
+    stream.on("trailers", (trailers) => resolve({ ...response, trailers }));
+    stream.on("error", reject);
+    stream.resume();
+    for (const chunk of body) stream.write(chunk);
+    stream.end();
+  });
+}
 
 function credentials(token: string, projectId: string): Metadata {
   const metadata = new Metadata();
@@ -109,6 +159,19 @@ describe("the 2026 agent's OTLP signals over gRPC, with the official OpenTelemet
       });
     }
     const records = await sinkRecords(dir.path, iam.projectId);
+    // What was stored is what the exporters sent: their spans, log records and metrics, read back.
+    const payloadOf = (method: string) => records.find((r) => r.method === method)!.payloads[0]!;
+    const spans = fromBinary(ExportTraceServiceRequestSchema, payloadOf("ExportTraces"));
+    expect(
+      spans.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((x) => x.name))),
+    ).toEqual(["probe-a", "probe-b"]);
+    const logs = fromBinary(ExportLogsServiceRequestSchema, payloadOf("ExportLogs"));
+    expect(logs.resourceLogs[0]?.scopeLogs[0]?.logRecords[0]?.body?.value).toEqual({
+      case: "stringValue",
+      value: "agent started",
+    });
+    const metrics = fromBinary(ExportMetricsServiceRequestSchema, payloadOf("ExportMetrics"));
+    expect(metrics.resourceMetrics[0]?.scopeMetrics[0]?.metrics.map((m) => m.name)).toEqual(["gpu_samples"]);
     const methods = records.map((r) => r.method).sort();
     expect(methods).toEqual([
       "ExportLogs",
@@ -137,6 +200,33 @@ describe("the 2026 agent's OTLP signals over gRPC, with the official OpenTelemet
     );
     expect(refused.grpcCode).toBe(status.UNAUTHENTICATED);
     await anonymous.shutdown();
+
+    // Counted and logged under their own service names, like Parca's methods.
+    const samples = parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text());
+    const handled = (service: string, code: string) =>
+      metricValue(samples, "grpc_server_handled_total", {
+        grpc_service: `opentelemetry.proto.collector.${service}`,
+        grpc_method: "Export",
+        grpc_code: code,
+      });
+    expect(handled("trace.v1.TraceService", "OK")).toBe(2);
+    expect(handled("logs.v1.LogsService", "OK")).toBe(2);
+    expect(handled("metrics.v1.MetricsService", "OK")).toBe(2);
+    expect(handled("trace.v1.TraceService", "PERMISSION_DENIED")).toBe(2);
+    expect(handled("metrics.v1.MetricsService", "UNAUTHENTICATED")).toBe(1);
+    const refusalLines = (text: string) =>
+      text.split("\n").filter((line) => line.includes('"call finished"') && line.includes("opentelemetry"));
+    // Three refused exports for each of three credentials, and the anonymous one.
+    const log = await gateway.log((text) => refusalLines(text).length >= 10);
+    const refusals = refusalLines(log).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(refusals).toHaveLength(10);
+    expect(refusals).toContainEqual(
+      expect.objectContaining({
+        method: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        code: "PERMISSION_DENIED",
+        details: expect.stringMatching(/profile\.write/),
+      }),
+    );
   });
 
   it("stores OTLP profiles byte for byte, zstd included, and refuses what is not an envelope", async () => {
@@ -173,6 +263,13 @@ describe("the 2026 agent's OTLP signals over gRPC, with the official OpenTelemet
         grpcFrame(zstdRaw(Buffer.concat([logs, Buffer.from([0x0a, 0x00])])), { compressed: true }),
       ]);
       expect(zstd.grpcStatus).toBe(status.OK);
+      // A frame from the zstd reference compressor (entropy-coded blocks, as agents send), and the
+      // encodings the gateway advertises in its answer.
+      const compressed = await responseHeaders(session, { ...headers, ":path": METHOD_PATHS.ExportTraces }, [
+        grpcFrame(zstdCompress(traces), { compressed: true }),
+      ]);
+      expect(compressed["grpc-accept-encoding"]).toBe("identity,deflate,gzip,zstd");
+      expect(compressed.trailers["grpc-status"]).toBe("0");
       const unknownEncoding = await rawHttp2Call(session, { ...headers, "grpc-encoding": "br" }, [
         grpcFrame(Buffer.from([1]), { compressed: true }),
       ]);
@@ -188,6 +285,10 @@ describe("the 2026 agent's OTLP signals over gRPC, with the official OpenTelemet
     expect(profiles.map((r) => Buffer.from(r.payloads[0]!))).toEqual([withUnknownField]);
     const lastLogs = stored.filter((r) => r.method === "ExportLogs").at(-1)!;
     expect(Buffer.from(lastLogs.payloads[0]!)).toEqual(Buffer.from([0x0a, 0x00]));
+    const lastTraces = (await sinkRecords(dir.path, iam.projectId))
+      .filter((r) => r.method === "ExportTraces")
+      .at(-1)!;
+    expect(Buffer.from(lastTraces.payloads[0]!)).toEqual(traces);
   });
 
   it("refuses a zstd bomb without holding what it would expand to", async () => {

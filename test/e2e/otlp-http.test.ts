@@ -1,3 +1,7 @@
+import { readFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
@@ -9,7 +13,9 @@ import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExportProfilesServiceRequestSchema } from "../../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js";
-import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import { createCa, issue } from "../support/certificates.js";
+import { type GatewayProcess, readBootstrap, startGateway } from "../support/gateway-process.js";
+import { metricValue, parseMetrics } from "../support/metrics-text.js";
 import { type PreparedIam, prepareIam } from "../support/prepare-iam.js";
 import { sinkRecords } from "../support/sink-contents.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -124,7 +130,7 @@ describe("OTLP/HTTP with the official OpenTelemetry exporters", () => {
     expect(methods.filter((m) => m === "ExportMetrics").length).toBe(2);
   });
 
-  it("answers as the OTLP specification asks: 401, 403, 400, 413, 415, 404, 405", async () => {
+  it("answers as the OTLP specification asks: 401, 403, 400, 413, 415, 404, 405; counted and logged", async () => {
     const request = toBinary(
       ExportProfilesServiceRequestSchema,
       create(ExportProfilesServiceRequestSchema, { resourceProfiles: [{ schemaUrl: "s" }] }),
@@ -154,13 +160,59 @@ describe("OTLP/HTTP with the official OpenTelemetry exporters", () => {
     expect(brotli.status).toBe(415);
     expect((await post("/v1/nothing", request, { ...proto, ...headers(iam.tokens.agent) })).status).toBe(404);
     expect((await fetch(`${gateway.otlpHttpUrl}${path}`)).status).toBe(405);
-    // Bounded before it is buffered: a declared length above the limit is refused at once.
+    // A zstd bomb (5 KB expanding to 128 MiB) is refused as too large once decompressed.
     const tooLarge = await post(path, zstdBomb(1024), {
       ...proto,
       "content-encoding": "zstd",
       ...headers(iam.tokens.agent),
     });
     expect(tooLarge.status).toBe(413);
+    // Bounded before it is buffered: a declared length above the limit is refused before a byte is sent.
+    const declared = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${gateway.otlpHttpUrl}${path}`, {
+        method: "POST",
+        headers: { ...proto, ...headers(iam.tokens.agent), "content-length": String(65 * 1024 * 1024) },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+    });
+    expect(declared).toBe(413);
+
+    // Counted like the agent listener's calls: the auth decisions, and each request by signal and status.
+    const samples = parseMetrics(await (await fetch(`${gateway.httpUrl}/metrics`)).text());
+    const decisions = (result: string, reason: string) =>
+      metricValue(samples, "profgate_auth_decisions_total", { result, reason });
+    expect(decisions("denied", "missing_token")).toBe(1);
+    expect(decisions("denied", "unknown_token")).toBe(1);
+    expect(decisions("denied", "permission_denied")).toBe(2);
+    const requests = (code: string) =>
+      metricValue(samples, "profgate_otlp_http_requests_total", { method: "ExportProfiles", code });
+    expect([requests("401"), requests("403"), requests("400"), requests("415"), requests("413")]).toEqual([
+      2, 2, 1, 2, 2,
+    ]);
+    // Every refusal gets its access-log line, naming the signal, the caller and why.
+    const log = await gateway.log((text) => text.includes('"status":413'));
+    const lines = log
+      .split("\n")
+      .filter((line) => line.includes("OTLP/HTTP request finished"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((l) => l["status"] === 403)).toMatchObject({
+      method: "ExportProfiles",
+      route: "POST /v1development/profiles",
+      details: expect.stringMatching(/profile\.write/),
+    });
+    // A refusal after the decision names the caller.
+    expect(lines.find((l) => l["status"] === 400)).toMatchObject({
+      projectId: iam.projectId,
+      serviceAccountId: expect.any(String),
+      bytes: 2,
+    });
+    expect(lines.find((l) => l["status"] === 404)).toMatchObject({ method: "unknown" });
   });
 
   it("stores protobuf bodies byte for byte after gzip or zstd, and rate limits with 429 and Retry-After", async () => {
@@ -198,5 +250,51 @@ describe("OTLP/HTTP with the official OpenTelemetry exporters", () => {
     }
     expect(statuses).toContain(429);
     expect(retryAfter).toBe("1");
+  });
+});
+
+describe("OTLP/HTTP over TLS", () => {
+  it("serves HTTPS with the gRPC listener's certificate: trusted with its CA, refused without", async () => {
+    const dir = await tempDir();
+    const ca = await createCa(dir.path, "otlp-http");
+    const server = await issue(dir.path, ca, "server", "127.0.0.1");
+    const gateway = await startGateway(join(dir.path, "data"), [
+      "--tls-cert-file",
+      server.certFile,
+      "--tls-key-file",
+      server.keyFile,
+    ]);
+    try {
+      const boot = await readBootstrap(join(dir.path, "data"));
+      const body = envelopeOf(100);
+      const post = (options: { ca?: Buffer }) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpsRequest(
+            `${gateway.otlpHttpUrl.replace(/^http:/, "https:")}/v1/traces`,
+            {
+              method: "POST",
+              headers: {
+                "content-type": "application/x-protobuf",
+                authorization: `Bearer ${boot.agentToken}`,
+                projectid: boot.projectId,
+              },
+              ...options,
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        });
+      expect(await post({ ca: await readFile(ca.certFile) })).toBe(200);
+      await expect(post({})).rejects.toThrow(/self[- ]signed|unable to verify|issuer/i);
+      const stored = await sinkRecords(join(dir.path, "data"), boot.projectId);
+      expect(stored.map((r) => [r.method, Buffer.from(r.payloads[0]!)])).toEqual([["ExportTraces", body]]);
+    } finally {
+      await gateway.stop("SIGKILL");
+      await dir.remove();
+    }
   });
 });

@@ -2,18 +2,19 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { gunzip } from "node:zlib";
 import type { Logger } from "pino";
 import type { CallCredentials } from "../../auth/auth-decision.js";
-import { INGEST_POLICIES, type MethodPolicy } from "../../auth/method-policies.js";
+import { type AuthDecision, INGEST_POLICIES, type MethodPolicy } from "../../auth/method-policies.js";
 import type { AuthContext } from "../../auth/principal.js";
 import type { HostPort } from "../../config/flag-spec.js";
 import { type ConsoleTlsFiles, listenHttp } from "../../console/console-tls.js";
 import { decompressZstd, ZstdError } from "../zstd.js";
-import { invalidArgument, unavailable } from "../../errors.js";
+import { describeError, invalidArgument, unavailable } from "../../errors.js";
 import { MEMORY_SHEDDING, type MemoryGuard } from "../guards/memory-guard.js";
 import type { PendingBytes } from "../guards/pending-bytes.js";
 import type { Admit } from "../../ingest/admission.js";
 import { METHOD_PATHS } from "../../record-log/record.js";
 import { OTLP_SIGNALS, type OtlpSignal } from "../../rpc/otlp-signals.js";
 import { otlpJsonToBinary } from "./otlp-json.js";
+import { logRequest } from "./otlp-http-log.js";
 import { encodeRpcStatus, toOtlpHttpError } from "./otlp-http-status.js";
 
 export interface OtlpHttpOptions {
@@ -40,8 +41,15 @@ export interface OtlpHttpOptions {
   /** How long a request may take to be stored or forwarded. */
   timeoutMs: number;
   onAllowed?: ((context: AuthContext) => void) | undefined;
+  /** Each auth decision, as the agent listener reports its own (the auth metrics). */
+  onDecision?: ((decision: AuthDecision) => void) | undefined;
   /** One finished request: its signal's record method (or "unknown") and HTTP status. */
   onRequest?: ((method: string, httpStatus: number) => void) | undefined;
+  /**
+   * The share of successful requests that get a log line (`--access-log`): 1 every one, 0 none.
+   * Refused and failed requests always get theirs. Default 1.
+   */
+  successSample?: number | undefined;
   log: Pick<Logger, "info" | "warn" | "debug">;
 }
 
@@ -71,6 +79,16 @@ class HttpRefusal extends Error {
     super(message);
   }
 }
+
+/** The gRPC code in the `google.rpc.Status` body of each refusal about the HTTP exchange. */
+const REFUSAL_CODES: Readonly<Record<number, number>> = {
+  404: 5, // NOT_FOUND
+  405: 12, // UNIMPLEMENTED
+  413: 3, // INVALID_ARGUMENT: resending the same body cannot help
+  415: 3,
+  429: 8, // RESOURCE_EXHAUSTED
+  503: 14, // UNAVAILABLE
+};
 
 /** Reads the body up to `max` bytes, counting it against the incomplete-bytes bounds as it arrives. */
 async function readBody(req: IncomingMessage, options: OtlpHttpOptions): Promise<Buffer> {
@@ -152,6 +170,27 @@ function decompress(req: IncomingMessage, body: Buffer, max: number): Promise<Bu
   );
 }
 
+/** The auth decision, reported to `onDecision` with its outcome and duration. */
+async function decided(
+  options: OtlpHttpOptions,
+  policy: MethodPolicy,
+  credentials: CallCredentials,
+  peer: string,
+  path: string,
+): Promise<AuthContext> {
+  const startedAt = performance.now();
+  const report = (allowed: boolean, reason: string) =>
+    options.onDecision?.({ path, allowed, reason, seconds: (performance.now() - startedAt) / 1000 });
+  try {
+    const context = await options.decide(policy, credentials, peer);
+    report(true, "allowed");
+    return context;
+  } catch (error) {
+    report(false, describeError(error).reason);
+    throw error;
+  }
+}
+
 /**
  * OTLP/HTTP (`POST /v1development/profiles`, `/v1/logs`, `/v1/metrics`, `/v1/traces`) on a
  * listener of its own, with the agent listener's auth decision, limits and destination: the
@@ -169,6 +208,8 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
     const signal = BY_PATH.get(path);
     const encoding = mediaType(req) ?? "json";
     let context: AuthContext | undefined;
+    let received = 0;
+    let refusal: string | undefined;
     const answer = (status: number, body: Buffer | string, headers: Record<string, string> = {}) => {
       res.writeHead(status, {
         "content-type": encoding === "protobuf" ? "application/x-protobuf" : "application/json",
@@ -177,7 +218,13 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
       res.end(body);
       options.onRequest?.(signal?.method ?? "unknown", status);
     };
-    const fail = (status: number, grpcCode: number, message: string, headers: Record<string, string> = {}) =>
+    const fail = (
+      status: number,
+      grpcCode: number,
+      message: string,
+      headers: Record<string, string> = {},
+    ) => {
+      refusal = message;
       answer(
         status,
         encoding === "protobuf"
@@ -186,6 +233,7 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
         // A refused request's body is not read: the connection cannot carry another request.
         req.complete ? headers : { ...headers, connection: "close" },
       );
+    };
     try {
       if (!signal)
         throw new HttpRefusal(
@@ -203,10 +251,11 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
         projectId: typeof req.headers.projectid === "string" ? req.headers.projectid : undefined,
         entries: req.rawHeaders.length / 2,
       };
-      context = await options.decide(policy, credentials, req.socket.remoteAddress ?? "");
+      context = await decided(options, policy, credentials, req.socket.remoteAddress ?? "", path);
       options.onAllowed?.(context);
       if (options.memory?.pressed) throw unavailable(MEMORY_SHEDDING, "memory_pressure");
       const raw = await readBody(req, options);
+      received = raw.length;
       const body = await decompress(req, raw, options.maxBodyBytes);
       const request = encoding === "json" ? Buffer.from(otlpJsonToBinary(signal.requestSchema, body)) : body;
       await options.admit(context, request.length);
@@ -214,7 +263,7 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
       answer(200, encoding === "protobuf" ? Buffer.alloc(0) : "{}");
     } catch (error) {
       if (error instanceof HttpRefusal) {
-        fail(error.httpStatus, error.httpStatus === 413 ? 3 : 8, error.message, error.headers);
+        fail(error.httpStatus, REFUSAL_CODES[error.httpStatus] ?? 3, error.message, error.headers);
       } else {
         const mapped = toOtlpHttpError(error);
         const retry: Record<string, string> =
@@ -224,18 +273,19 @@ export async function startOtlpHttpServer(options: OtlpHttpOptions): Promise<Otl
           options.log.warn({ err: mapped.cause, path }, "an OTLP/HTTP request failed");
       }
     }
-    options.log.info(
-      {
-        route: `${req.method ?? ""} ${path}`,
-        status: res.statusCode,
-        organizationId: context?.organizationId,
-        projectId: context?.projectId,
-        serviceAccountId: context?.serviceAccountId,
-        tokenId: context?.tokenId,
-        durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
-      },
-      "OTLP/HTTP request finished",
-    );
+    logRequest(options, {
+      method: signal?.method ?? "unknown",
+      route: `${req.method ?? ""} ${path}`,
+      status: res.statusCode,
+      organizationId: context?.organizationId,
+      projectId: context?.projectId,
+      serviceAccountId: context?.serviceAccountId,
+      tokenId: context?.tokenId,
+      durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
+      bytes: received,
+      peer: `${req.socket.remoteAddress ?? ""}:${req.socket.remotePort ?? ""}`,
+      details: refusal,
+    });
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {

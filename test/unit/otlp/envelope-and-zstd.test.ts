@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { decompressZstd, ZstdError } from "../../../src/edge/zstd.js";
 import { validateEnvelope } from "../../../src/ingest/otlp/validate-envelope.js";
@@ -39,6 +40,24 @@ describe("decompressZstd", () => {
     expect(
       decompressZstd(Buffer.concat([zstdRaw(Buffer.from("ab")), zstdRaw(Buffer.from("cd"))]), 10),
     ).toEqual(Buffer.from("abcd"));
+  });
+
+  it("decodes what the zstd command compresses: a file (its size in the header) and a stream (a window only)", () => {
+    const data = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `sample ${i} ${i % 13};`).join(""));
+    const compress = (args: string[]) => {
+      const run = spawnSync("zstd", ["-q", "-c", ...args], { input: data });
+      if (run.status !== 0) throw new Error(`zstd failed: ${run.stderr}`);
+      return run.stdout;
+    };
+    const sized = `--stream-size=${data.length}`;
+    for (const args of [["-1", sized], ["-19", sized], ["-3", "--no-check"], ["-3"]]) {
+      const frame = compress(args);
+      // Byte 4 is the frame header descriptor: its top two bits say whether the content size is there.
+      expect(frame[4]! >> 6 !== 0, args.join(" ")).toBe(args.includes(sized));
+      expect(frame.length, args.join(" ")).toBeLessThan(data.length / 4);
+      expect(decompressZstd(frame, data.length).equals(data), args.join(" ")).toBe(true);
+      expect(() => decompressZstd(frame, data.length - 1), args.join(" ")).toThrow(ZstdError);
+    }
   });
 
   it("stops a bomb at the limit, refuses a huge window from its header, and garbage", () => {
