@@ -13,22 +13,68 @@ describe("the profgate command line's conventions", () => {
   });
 
   it("exits 2 for a command line it cannot read, on stderr without a stack trace", async () => {
-    for (const args of [
-      ["frobnicate"],
-      ["spool", "frob"],
-      ["iam", "frob", "nicate"],
-      ["spool", "ls", "--nope"],
-    ]) {
-      const result = await profgate(args);
-      expect(result.code, args.join(" ")).toBe(2);
-      expect(result.stdout, args.join(" ")).toBe("");
-      expect(result.stderr, args.join(" ")).toMatch(/^profgate: /);
-      expect(result.stderr, args.join(" ")).not.toMatch(/\n\s+at /);
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { join } = await import("node:path");
+    const { writeFile } = await import("node:fs/promises");
+    const dir = await tempDir();
+    // A well-formed token, so that each command gets as far as checking its own arguments.
+    const tokenFile = join(dir.path, "some.token");
+    await writeFile(tokenFile, `psc_v1_${"0".repeat(64)}\n`, { mode: 0o600 });
+    const traffic = ["--token-file", tokenFile, "--project", "00000000-0000-4000-8000-000000000000"];
+    try {
+      for (const args of [
+        ["frobnicate"],
+        ["spool", "frob"],
+        ["iam", "frob", "nicate"],
+        ["spool", "ls", "--nope"],
+        ["spool", "ls", "--newest", "some"],
+        ["token", "generate", "--out"],
+        ["iam", "projects", "create", "--token-file", tokenFile],
+        ["iam", "tokens", "create", "--service-account", "x", "--token-file", tokenFile],
+        ["iam", "audit", "list", "--limit", "many", "--token-file", tokenFile],
+        ["loadgen"],
+        ["loadgen", "--token-file", tokenFile],
+        ["loadgen", ...traffic, "--agents", "0"],
+        ["loadgen", ...traffic, "--duration", "soon"],
+        ["loadgen", ...traffic, "--target", "nohost"],
+        ["loadgen", ...traffic, "--mix", "nothing=1"],
+        ["replay"],
+        ["replay", "--from", dir.path, "--token-file", tokenFile, "--timeout", "soon"],
+      ]) {
+        const result = await profgate(args);
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.stdout, args.join(" ")).toBe("");
+        expect(result.stderr, args.join(" ")).toMatch(/^profgate: /);
+        expect(result.stderr, args.join(" ")).not.toMatch(/\n\s+at /);
+      }
+      // A file named on the command line that cannot be used fails the run: exit 1.
+      const unreadable = await profgate([
+        "loadgen",
+        ...traffic.slice(2),
+        "--token-file",
+        "/nonexistent.token",
+      ]);
+      expect(unreadable.code).toBe(1);
+      expect(unreadable.stderr).toBe("profgate: Cannot read the token file /nonexistent.token (ENOENT).\n");
+    } finally {
+      await dir.remove();
     }
   });
 
   it("prints help on stdout and exits 0", async () => {
-    for (const args of [["--help"], ["spool", "--help"], ["spool"], ["iam", "--help"], ["serve", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["spool", "--help"],
+      ["spool"],
+      ["spool", "ls", "--help"],
+      ["spool", "backlog", "--help"],
+      ["token", "generate", "--help"],
+      ["iam", "--help"],
+      ["iam", "projects", "create", "--help"],
+      ["serve", "--help"],
+      ["loadgen", "--help"],
+      ["replay", "--help"],
+    ]) {
       const result = await profgate(args);
       expect(result.code, args.join(" ")).toBe(0);
       expect(result.stdout, args.join(" ")).toMatch(/Usage/);
