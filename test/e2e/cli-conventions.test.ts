@@ -147,12 +147,14 @@ describe("profgate serve's start-up errors name what to fix", () => {
   });
 
   it("names the flag another flag needs, as a usage error", async () => {
-    const certOnly = await profgate(["serve", ...loopback, "--tls-cert-file=/nonexistent.pem"]);
-    expect(certOnly.code).toBe(2);
-    expect(certOnly.stderr).toContain("--tls-cert-file needs --tls-key-file");
     const { tempDir } = await import("../support/temp-dir.js");
+    const { createCa } = await import("../support/certificates.js");
     const dir = await tempDir();
     try {
+      const { certFile } = await createCa(dir.path, "alone");
+      const certOnly = await profgate(["serve", ...loopback, `--tls-cert-file=${certFile}`]);
+      expect(certOnly.code).toBe(2);
+      expect(certOnly.stderr).toContain("--tls-cert-file needs --tls-key-file");
       const insecure = await profgate([
         "serve",
         ...loopback,
@@ -161,6 +163,59 @@ describe("profgate serve's start-up errors name what to fix", () => {
       ]);
       expect(insecure.code).toBe(2);
       expect(insecure.stderr).toContain("--upstream-insecure needs --upstream-address");
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("names the TLS flag whose file cannot serve, as a usage error, before anything is bootstrapped", async () => {
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { createCa } = await import("../support/certificates.js");
+    const { existsSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { writeFile } = await import("node:fs/promises");
+    const dir = await tempDir();
+    try {
+      const one = await createCa(dir.path, "one");
+      const two = await createCa(dir.path, "two");
+      const junk = join(dir.path, "junk.pem");
+      await writeFile(junk, "not a certificate\n");
+      const data = join(dir.path, "data");
+      const serve = (...tls: string[]) => profgate(["serve", ...loopback, `--data-dir=${data}`, ...tls]);
+      const cases: Array<[string[], string]> = [
+        [
+          ["--tls-cert-file=/nonexistent.pem", `--tls-key-file=${one.keyFile}`],
+          'Invalid --tls-cert-file="/nonexistent.pem": cannot read the file (ENOENT).',
+        ],
+        [
+          [`--tls-cert-file=${junk}`, `--tls-key-file=${one.keyFile}`],
+          `Invalid --tls-cert-file="${junk}": not a PEM certificate`,
+        ],
+        [
+          [`--tls-cert-file=${one.certFile}`, `--tls-key-file=${one.certFile}`],
+          `Invalid --tls-key-file="${one.certFile}": not an unencrypted PEM private key`,
+        ],
+        [
+          [`--tls-cert-file=${one.certFile}`, `--tls-key-file=${two.keyFile}`],
+          `--tls-key-file ${two.keyFile} is not the key of the certificate in --tls-cert-file ${one.certFile}`,
+        ],
+        [
+          [
+            `--tls-cert-file=${one.certFile}`,
+            `--tls-key-file=${one.keyFile}`,
+            `--tls-client-ca-file=${junk}`,
+          ],
+          `Invalid --tls-client-ca-file="${junk}": not a PEM CA certificate`,
+        ],
+      ];
+      for (const [flags, message] of cases) {
+        const result = await serve(...flags);
+        expect(result.code, flags.join(" ")).toBe(2);
+        expect(result.stdout, flags.join(" ")).toBe("");
+        expect(result.stderr, flags.join(" ")).toContain(`profgate: ${message}`);
+        expect(result.stderr, flags.join(" ")).not.toContain("BEGIN");
+      }
+      expect(existsSync(join(data, "owner.token"))).toBe(false);
     } finally {
       await dir.remove();
     }
