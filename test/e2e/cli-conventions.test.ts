@@ -346,3 +346,41 @@ describe("--advertise-address", () => {
     }
   });
 });
+
+describe("the README's quick start", () => {
+  it("pushes with its one line, run from a checkout's folder while the gateway runs", async () => {
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { startGateway } = await import("../support/gateway-process.js");
+    const { sinkRecords } = await import("../support/sink-contents.js");
+    const { execFile } = await import("node:child_process");
+    const { symlink } = await import("node:fs/promises");
+    const { join, resolve } = await import("node:path");
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const start = readme.indexOf("## Quick start");
+    const quickStart = readme.slice(start, readme.indexOf("\n## ", start + 1));
+    const commands = [...quickStart.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n"));
+    const pushes = commands.filter((line) => /\bloadgen\b/.test(line));
+    expect(pushes).toHaveLength(1);
+    const push = pushes[0]!;
+    // The checkout's folder: dist/ as `npm start` built it, and ./data as the gateway made it.
+    const dir = await tempDir();
+    await symlink(resolve(import.meta.dirname, "../../dist"), join(dir.path, "dist"));
+    const gateway = await startGateway(join(dir.path, "data"));
+    try {
+      // The line dials the default address; this gateway listens on a free port instead.
+      expect(push).toContain("--target 127.0.0.1:7070 ");
+      const line = push.replace("--target 127.0.0.1:7070 ", `--target ${gateway.target} `);
+      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
+        execFile("sh", ["-c", line], { cwd: dir.path }, (error, stdout, stderr) =>
+          done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^total \(1 agents/m);
+      expect((await sinkRecords(join(dir.path, "data"))).length).toBeGreaterThan(0);
+    } finally {
+      await gateway.stop("SIGKILL");
+      await dir.remove();
+    }
+  });
+});
