@@ -114,6 +114,29 @@ describe("profgate serve's start-up errors name what to fix", () => {
     }
   });
 
+  it("names --data-dir when the data dir cannot be made", async () => {
+    const { tempDir } = await import("../support/temp-dir.js");
+    const { writeFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const dir = await tempDir();
+    try {
+      const file = join(dir.path, "a-file");
+      await writeFile(file, "");
+      const result = await profgate([
+        "serve",
+        ...loopback,
+        "--admin-address=127.0.0.1:0",
+        `--data-dir=${join(file, "data")}`,
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `profgate: could not start: --data-dir ${join(file, "data")} cannot be used: mkdir ${join(file, "data")}: a part of its path is a file (ENOTDIR); pass a directory this user can write, or fix its owner and mode.\n`,
+      );
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it("prints the token files and the push line on the next start after a start that failed after bootstrapping", async () => {
     const { createServer } = await import("node:net");
     const { tempDir } = await import("../support/temp-dir.js");
