@@ -1,7 +1,6 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { parseDuration } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
 import { formatSnapshot } from "../loadgen/call-stats.js";
 import { runFleet } from "../loadgen/fleet.js";
@@ -9,7 +8,7 @@ import { holdIdleFleet } from "../loadgen/idle-fleet.js";
 import { parseMix } from "../loadgen/mix.js";
 import type { SimulatedAgentOptions } from "../loadgen/simulated-agent.js";
 import { fail } from "./command.js";
-import { channelFor, readToken, TARGET_FLAGS } from "./target-options.js";
+import { channelFor, durationFlag, readToken, TARGET_FLAGS } from "./target-options.js";
 
 const USAGE = `Usage: profgate loadgen --target HOST:PORT (--token-file FILE | --tokens-from-dir DIR) --project ID[,ID...] [flags]
 
@@ -39,15 +38,6 @@ Simulates a fleet of parca-agents, each with its own connection, node label and 
   --report-interval D   how often to print progress (default 5s)
   -o table|json         json: one machine-readable summary on stdout
 `;
-
-const parseDurationFlag = (flag: string, value: string) => {
-  if (value.trim() === "0") return 0;
-  try {
-    return parseDuration(value);
-  } catch {
-    throw invalidArgument(`--${flag} must be a duration such as 5s or 2m, not ${JSON.stringify(value)}.`);
-  }
-};
 
 function readTokens(values: { "tokens-from-dir"?: string; "token-file"?: string }): string[] {
   const dir = values["tokens-from-dir"];
@@ -125,8 +115,8 @@ export async function runLoadgen(args: string[]): Promise<void> {
     : baseOptions;
   if (values.client !== "grpc-js" && values.client !== "h2")
     throw invalidArgument(`--client must be grpc-js or h2, not ${JSON.stringify(values.client)}.`);
-  const timeoutMs = parseDurationFlag("timeout", values.timeout);
-  const durationMs = parseDurationFlag("duration", values.duration);
+  const timeoutMs = durationFlag("timeout", values.timeout);
+  const durationMs = durationFlag("duration", values.duration);
   const agents: SimulatedAgentOptions[] = Array.from({ length: count }, (_, i) => ({
     target,
     channel,
@@ -161,12 +151,12 @@ export async function runLoadgen(args: string[]): Promise<void> {
     agents,
     mix: parseMix(values.mix),
     durationMs,
-    warmupMs: parseDurationFlag("warmup", values.warmup),
-    intervalMs: parseDurationFlag("interval", values.interval),
+    warmupMs: durationFlag("warmup", values.warmup),
+    intervalMs: durationFlag("interval", values.interval),
     ...(rate !== undefined ? { rate } : {}),
     junkRatio,
     junkDistinct,
-    reportEveryMs: parseDurationFlag("report-interval", values["report-interval"]),
+    reportEveryMs: durationFlag("report-interval", values["report-interval"]),
     onReport: (s) => out(formatSnapshot("interval:", s)),
     onMeasuring: (phase) => out(`measuring ${phase}`),
   });

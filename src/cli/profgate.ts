@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { packageVersion } from "../version.js";
-import { fail, type Command } from "./command.js";
+import { type Command, exitCodeFor, fail } from "./command.js";
 
 // Each command's modules load only when it runs: `profgate iam ...` or `--version` does not pay
 // for the gateway's.
@@ -31,11 +31,6 @@ Usage:
                                   what waits in the upstream spool, and its dead letters
 `;
 
-/** node:util's parseArgs refusing the command line: a usage error, not a failure of the run. */
-const isUsageError = (error: unknown) =>
-  typeof (error as { code?: unknown })?.code === "string" &&
-  (error as { code: string }).code.startsWith("ERR_PARSE_ARGS_");
-
 // Exit codes, for every command: 0 done, 1 the run failed, 2 the command line is wrong.
 const [name, ...rest] = process.argv.slice(2);
 if (name === undefined || name === "help" || name === "--help" || name === "-h") {
@@ -50,7 +45,7 @@ if (name === undefined || name === "help" || name === "--help" || name === "-h")
     command()
       .then((run) => run(rest))
       .catch((error: unknown) =>
-        fail(error instanceof Error ? error.message : String(error), isUsageError(error) ? 2 : 1),
+        fail(error instanceof Error ? error.message : String(error), exitCodeFor(error)),
       );
   }
 }

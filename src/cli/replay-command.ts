@@ -1,12 +1,11 @@
 import { parseArgs } from "node:util";
-import { parseDuration } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
 import { formatSnapshot } from "../loadgen/call-stats.js";
 import { openStreamLocation, parseStreamLocation } from "../jetstream/stream-location.js";
 import { streamSource } from "../jetstream/stream-source.js";
 import { replay, sinkSource } from "../loadgen/replay.js";
 import { fail } from "./command.js";
-import { channelFor, readToken, TARGET_FLAGS } from "./target-options.js";
+import { channelFor, durationFlag, readToken, TARGET_FLAGS } from "./target-options.js";
 
 const USAGE = `Usage: profgate replay --from DATA_DIR|nats://HOST:PORT[/STREAM] --target HOST:PORT --token-file FILE [flags]
 
@@ -46,16 +45,22 @@ export async function runReplay(args: string[]): Promise<void> {
     projectMap.set(from.toLowerCase(), to);
   }
   const json = values.output === "json";
+  // Everything the command line says is checked before a connection to a stream is opened.
+  const target = channelFor(values);
+  const timeoutMs = durationFlag("timeout", values.timeout);
+  const reportEveryMs = durationFlag("report-interval", values["report-interval"]);
+  const token = readToken(values["token-file"]);
   const fromStream = /^(nats|tls):\/\//.test(values.from);
-  const handle = fromStream ? await openStreamLocation(parseStreamLocation(values.from)) : undefined;
+  const location = fromStream ? parseStreamLocation(values.from) : undefined;
+  const handle = location ? await openStreamLocation(location) : undefined;
   const result = await replay({
     from: handle ? streamSource(handle) : sinkSource(values.from),
-    ...channelFor(values),
-    token: readToken(values["token-file"]),
+    ...target,
+    token,
     projectMap,
     speed,
-    timeoutMs: parseDuration(values.timeout),
-    reportEveryMs: parseDuration(values["report-interval"]),
+    timeoutMs,
+    reportEveryMs,
     onReport: (s) => (json ? process.stderr : process.stdout).write(`${formatSnapshot("interval:", s)}\n`),
   }).finally(() => handle?.close());
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

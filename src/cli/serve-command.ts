@@ -1,6 +1,7 @@
 import { readConfigFile } from "../config/config-file.js";
 import { ConfigError, flagHelp, loadFlags, peekFlag } from "../config/load-flags.js";
 import { checkServeFlags, SERVE_FLAGS } from "../config/serve-flags.js";
+import { dataDirError } from "../gateway/data-dir-error.js";
 import { startGateway } from "../main.js";
 import { routeGrpcJsLogs } from "../observability/grpc-js-log.js";
 import { createLogger } from "../observability/logger.js";
@@ -37,8 +38,9 @@ export async function runServe(args: string[]): Promise<void> {
       log.flush(() => process.exit());
       return;
     }
-    log.fatal({ err: error }, "profgate could not start");
-    fail(`could not start: ${(error as Error).message}`);
+    const explained = dataDirError(error, config.dataDir);
+    log.fatal({ err: explained }, "profgate could not start");
+    fail(`could not start: ${(explained as Error).message}`);
     // Listeners bound before the failure would keep a half-started gateway running.
     log.flush(() => process.exit());
     return;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { invalidArgument } from "../errors.js";
 import { summarizeSink } from "../record-log/record-reader.js";
 import { inspectStream } from "../jetstream/inspect-stream.js";
 import { openStreamLocation, parseStreamLocation } from "../jetstream/stream-location.js";
@@ -30,12 +31,20 @@ export async function runSpool(args: string[]): Promise<void> {
       "data-dir": { type: "string", default: process.env["PROFGATE_DATA_DIR"] ?? "./data" },
       newest: { type: "string", default: "5" },
       output: { type: "string", short: "o", default: "table" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${SPOOL_USAGE}\n`);
+    return;
+  }
+  const newest = Number(values.newest);
+  if (!Number.isInteger(newest) || newest < 0)
+    throw invalidArgument(`--newest must be a whole number, not ${JSON.stringify(values.newest)}.`);
   if (values.from !== undefined) return printStream(values.from, values.output, "ls");
   const summaries = await summarizeSink(join(values["data-dir"], "sink"), {
     ...(values.project ? { projectId: values.project } : {}),
-    newest: Number(values.newest),
+    newest,
   });
   if (values.output === "json") {
     process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
@@ -69,8 +78,13 @@ async function runSpoolBacklog(args: string[]): Promise<void> {
       from: { type: "string" },
       "data-dir": { type: "string", default: process.env["PROFGATE_DATA_DIR"] ?? "./data" },
       output: { type: "string", short: "o", default: "table" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${SPOOL_USAGE}\n`);
+    return;
+  }
   if (values.from !== undefined) return printStream(values.from, values.output, "backlog");
   const report = await inspectSpool(join(values["data-dir"], "spool"));
   if (values.output === "json") {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
-import { parseHostPort } from "../config/flag-spec.js";
+import { parseDuration, parseHostPort } from "../config/flag-spec.js";
 import { invalidArgument } from "../errors.js";
 import type { H2Target } from "../rpc/h2-unary.js";
 import { isWellFormedToken } from "../token/token.js";
@@ -49,17 +49,29 @@ export function channelFor(values: {
   };
 }
 
-/** Reads and checks one token file. */
+/** A duration flag's value in milliseconds ("0" is 0); a usage error naming the flag otherwise. */
+export function durationFlag(flag: string, value: string): number {
+  if (value.trim() === "0") return 0;
+  try {
+    return parseDuration(value);
+  } catch {
+    throw invalidArgument(`--${flag} must be a duration such as 5s or 2m, not ${JSON.stringify(value)}.`);
+  }
+}
+
+/**
+ * Reads and checks one token file. A file that cannot be read or holds no token fails the run
+ * (exit 1), as in `profgate iam`: the command line named a file, the file is what is wrong.
+ */
 export function readToken(path: string): string {
   let token: string;
   try {
     token = readFileSync(path, "utf8").trim();
   } catch (error) {
-    throw invalidArgument(
+    throw new Error(
       `Cannot read the token file ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}).`,
     );
   }
-  if (!isWellFormedToken(token))
-    throw invalidArgument(`The token file ${path} does not hold a psc_v1 token.`);
+  if (!isWellFormedToken(token)) throw new Error(`The token file ${path} does not hold a psc_v1 token.`);
   return token;
 }

@@ -17,7 +17,14 @@ export async function runToken(args: string[]): Promise<void> {
     return;
   }
   if (verb !== "generate") return fail(`Unknown command "token ${verb}".\n${TOKEN_USAGE}`, 2);
-  const { values } = parseArgs({ args: rest, options: { out: { type: "string" } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    process.stdout.write(`${TOKEN_USAGE}\n`);
+    return;
+  }
   const { secret } = generateToken();
   if (values.out === undefined) {
     process.stdout.write(`${secret}\n`);

@@ -10,6 +10,7 @@ import {
   parseOneOf,
 } from "./flag-spec.js";
 import { ConfigError } from "./load-flags.js";
+import { checkTlsFiles } from "./tls-files.js";
 import { isWellFormedToken, TOKEN_FORMAT_HINT } from "../token/token.js";
 import { parseDialAddress, parseGrpcHeaders, parseReadableFile } from "./upstream-flag-parsers.js";
 
@@ -219,17 +220,17 @@ export const SERVE_FLAGS = {
     name: "tls-cert-file",
     description:
       "PEM certificate chain for TLS 1.3 on the gRPC listener (with --tls-key-file); reloaded when the file changes.",
-    parse: text,
+    parse: parseReadableFile,
   },
   tlsKeyFile: {
     name: "tls-key-file",
     description: "PEM private key of --tls-cert-file.",
-    parse: text,
+    parse: parseReadableFile,
   },
   tlsClientCaFile: {
     name: "tls-client-ca-file",
     description: "PEM CA bundle: require clients to present a certificate it signed (mTLS).",
-    parse: text,
+    parse: parseReadableFile,
   },
   redisUrl: {
     name: "redis-url",
@@ -554,7 +555,8 @@ export type ServeConfig = { readonly [K in keyof typeof SERVE_FLAGS]: Value<(typ
 
 /**
  * Checks what one flag needs of another, naming both: a certificate without its key (or the
- * reverse), a client CA without TLS. The upstream flags are checked with the upstream settings.
+ * reverse), a client CA without TLS; and that the TLS files load as a certificate, its key and a
+ * CA. The upstream flags are checked with the upstream settings.
  */
 export function checkServeFlags(config: ServeConfig): void {
   if (
@@ -574,4 +576,10 @@ export function checkServeFlags(config: ServeConfig): void {
     throw new ConfigError(
       "--tls-client-ca-file needs --tls-cert-file and --tls-key-file: mTLS is TLS first.",
     );
+  if (config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined)
+    checkTlsFiles({
+      tlsCertFile: config.tlsCertFile,
+      tlsKeyFile: config.tlsKeyFile,
+      tlsClientCaFile: config.tlsClientCaFile,
+    });
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   launchChromium,
   screenshot,
+  seriousViolations,
   signIn,
   VIEWPORTS,
   type ViewportName,
@@ -159,6 +160,7 @@ describe("connecting an agent from the console", () => {
         expect(
           await page.locator("#connect-result").evaluate((e) => e.scrollWidth <= e.clientWidth + 1),
         ).toBe(true);
+        expect(await seriousViolations(page)).toEqual([]);
         await screenshot(page, `connect-done-${viewport}`);
 
         // An agent started as shown pushes: accepted, stored, counted.

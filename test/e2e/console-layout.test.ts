@@ -80,7 +80,22 @@ describe("the console's pages at 1280x800 and 390x844", () => {
     ["#/service-accounts/00000000-0000-0000-0000-000000000000", ".not-found", "not-found"],
   ];
 
+  /** The pages that list something, each with its Refresh button. */
+  const LISTS = new Set(["service-accounts", "tokens", "role-bindings", "projects", "audit"]);
+
   const check = async (page: Page, name: string, viewport: ViewportName) => {
+    // Ids stay on one line: cut, or on a line of their own, never broken over several.
+    const brokenIds = await page.evaluate(() =>
+      [...document.querySelectorAll("tbody code")]
+        .filter(
+          (e) => e.getBoundingClientRect().height >= 2 * Number.parseFloat(getComputedStyle(e).fontSize),
+        )
+        .map((e) => e.textContent),
+    );
+    expect(brokenIds, `${name} at ${viewport}`).toEqual([]);
+    if (LISTS.has(name)) {
+      expect(await page.getByRole("button", { name: "Refresh", exact: true }).count(), name).toBe(1);
+    }
     if (viewport === "phone") {
       // Every row's actions on screen, and a top bar of one line.
       const offScreen = await page.evaluate((width) => {

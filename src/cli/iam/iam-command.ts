@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { status } from "@grpc/grpc-js";
 import { parseHostPort } from "../../config/flag-spec.js";
 import { isWellFormedToken, TOKEN_FORMAT_HINT } from "../../token/token.js";
-import { fail } from "../command.js";
+import { exitCodeFor, fail } from "../command.js";
 import { IAM_COMMANDS, type IamContext } from "./iam-commands.js";
 
 const USAGE = `Usage: profgate iam <resource> <verb> [args] [--server HOST:PORT] [--token-file FILE] [-o table|json]
@@ -99,6 +99,6 @@ export async function runIam(args: string[]): Promise<void> {
   try {
     await command(context);
   } catch (error) {
-    fail(explain(error, values.server));
+    fail(explain(error, values.server), exitCodeFor(error));
   }
 }

@@ -14,7 +14,9 @@ async function writeClipboard(text: string, fallbackFrom?: HTMLInputElement | HT
 
 /**
  * A button that copies `text()` to the clipboard and says so. `name` is its accessible name when
- * the visible label alone would be ambiguous ("Copy ID of project production").
+ * the visible label alone would be ambiguous ("Copy ID of project production"); while the button
+ * says "Copied" or "Press Ctrl+C", its name starts with those words too, so that what is seen is
+ * what a screen reader or voice control names it.
  */
 export function copyButton(
   text: () => string,
@@ -26,10 +28,16 @@ export function copyButton(
     { type: "button", class: `copy secondary ${options.size ?? ""}`.trim(), "aria-label": options.name },
     label,
   );
+  const say = (visible: string, name: string | undefined) => {
+    replace(button, visible);
+    if (name !== undefined) button.setAttribute("aria-label", name);
+  };
+  const name = options.name;
   button.addEventListener("click", async () => {
     const done = await writeClipboard(text(), options.source);
-    replace(button, done ? "Copied" : "Press Ctrl+C");
-    setTimeout(() => replace(button, label), 1500);
+    if (done) say("Copied", name?.replace(/^Copy\b/, "Copied"));
+    else say("Press Ctrl+C", name && `Press Ctrl+C to ${name.charAt(0).toLowerCase()}${name.slice(1)}`);
+    setTimeout(() => say(label, name), 1500);
   });
   return button;
 }

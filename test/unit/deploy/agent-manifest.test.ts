@@ -47,6 +47,12 @@ describe("the parca-agent DaemonSet", () => {
     expect(target).toBe(gatewayConfig().grpcAddress.port);
   });
 
+  it("dials the address the gateway advertises in its push line and console set-up", () => {
+    expect(gatewayConfig().advertiseAddress, "--advertise-address").toBe(
+      argValue(agent().container.args, "remote-store-address"),
+    );
+  });
+
   it("speaks plaintext exactly when the gateway has no TLS", () => {
     const insecure = agent().container.args!.includes("--remote-store-insecure");
     expect(insecure).toBe(gatewayConfig().tlsCertFile === undefined);

@@ -41,7 +41,7 @@ describe("the Dockerfile", () => {
     expect(argsOf(runtime, "CMD")).toEqual([]);
   });
 
-  it("builds on Node 20 images in every stage", () => {
+  it("builds on Node 22 images, a maintained line, in every stage", () => {
     for (const stage of readDockerfile().stages) expect(stage.from).toMatch(/^node:22[.-]/);
   });
 
