@@ -134,7 +134,16 @@ describe("the console's feedback, defaults and cues", () => {
     await page.click("#tab-service-accounts");
     await page.fill("#sa-name", "unbound");
     await page.click("button:has-text('Create service account')");
-    await page.locator(".toast", { hasText: "Service account “unbound” created." }).waitFor();
+    const created = page.locator(".toast", { hasText: "Service account “unbound” created." });
+    await created.waitFor();
+    // A toast never takes a click meant for what it covers.
+    const box = await created.boundingBox();
+    expect(
+      await page.evaluate(
+        ([x, y]) => document.elementFromPoint(x as number, y as number)?.closest(".toasts") ?? null,
+        [(box?.x ?? 0) + 5, (box?.y ?? 0) + 5],
+      ),
+    ).toBeNull();
     await page.locator("tr.new", { hasText: "unbound" }).waitFor();
     unboundId = (await row("unbound").getAttribute("data-id")) ?? "";
     expect(await row("unbound").locator(".roles").textContent()).toBe(
