@@ -135,12 +135,14 @@ describe("the edge's unary lane", () => {
     memory.close();
     await edge.close(1000);
   });
-  afterEach(() => {
+  afterEach(async () => {
     ends.length = 0;
     cancelled.length = 0;
     admissionRefusals.length = 0;
     shedding = false;
     Object.assign(pending.bounds, { perConnectionBytes: 0 });
+    // The guard samples memory every 10 ms: the next case starts once it has seen the change.
+    await expect.poll(() => memory.pressed).toBe(false);
   });
 
   type Compression = "identity" | "gzip";
@@ -245,7 +247,7 @@ describe("the edge's unary lane", () => {
 
   it("sheds new calls while memory is short, with UNAVAILABLE", async () => {
     shedding = true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect.poll(() => memory.pressed).toBe(true);
     const { lane, grpc } = await bothWays(payload(OK));
     expect(lane).toEqual({
       code: status.UNAVAILABLE,
