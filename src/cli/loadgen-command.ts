@@ -7,6 +7,7 @@ import { runFleet } from "../loadgen/fleet.js";
 import { holdIdleFleet } from "../loadgen/idle-fleet.js";
 import { parseMix } from "../loadgen/mix.js";
 import type { SimulatedAgentOptions } from "../loadgen/simulated-agent.js";
+import { zstdCompression } from "../loadgen/zstd-compression.js";
 import { fail } from "./command.js";
 import { channelFor, durationFlag, readToken, TARGET_FLAGS } from "./target-options.js";
 
@@ -18,7 +19,10 @@ Simulates a fleet of parca-agents, each with its own connection, node label and 
                         0: back to back, each agent calls again as soon as its call ended (N concurrent callers)
   --rate N              open loop instead: N calls per second across the fleet
   --otlp-http URL       send the OTLP kinds over OTLP/HTTP to URL (http://host:4318) instead of gRPC
-  --compression none|deflate|gzip   gRPC message compression of every call (grpc-js; default none)
+  --compression none|deflate|gzip|zstd   gRPC message compression (default none): deflate and gzip
+                        compress every call (grpc-js); zstd, as --remote-store-compression=zstd
+                        does, WriteArrow and the OTLP Exports (sent through the lean HTTP/2
+                        client, since grpc-js cannot), the other methods uncompressed
   --mix K=W,...         call mix (default writearrow=80,write=15,writeraw=5; also debuginfo, reportpanic,
                         and the OTLP signals otlpprofiles, otlplogs, otlptraces, otlpmetrics)
   --payload-bytes N     approximate payload size (default 65536)
@@ -104,10 +108,11 @@ export async function runLoadgen(args: string[]): Promise<void> {
   const junkDistinct = wholeNumber("junk-distinct", values["junk-distinct"], 0);
   const json = values.output === "json";
   const { target, channel, channelOptions: baseOptions, h2 } = channelFor(values);
-  const algorithm = COMPRESSION[values.compression ?? "none"];
+  const zstd = values.compression === "zstd";
+  const algorithm = zstd ? 0 : COMPRESSION[values.compression ?? "none"];
   if (algorithm === undefined)
     throw invalidArgument(
-      `--compression must be none, deflate or gzip, not ${JSON.stringify(values.compression)}.`,
+      `--compression must be none, deflate, gzip or zstd, not ${JSON.stringify(values.compression)}.`,
     );
   // grpc-js compresses every message it sends with the channel's default algorithm.
   const channelOptions = algorithm
@@ -115,6 +120,8 @@ export async function runLoadgen(args: string[]): Promise<void> {
     : baseOptions;
   if (values.client !== "grpc-js" && values.client !== "h2")
     throw invalidArgument(`--client must be grpc-js or h2, not ${JSON.stringify(values.client)}.`);
+  // grpc-js cannot send zstd: the calls it compresses go through the lean HTTP/2 client.
+  const compression = zstd ? await zstdCompression() : undefined;
   const timeoutMs = durationFlag("timeout", values.timeout);
   const durationMs = durationFlag("duration", values.duration);
   const agents: SimulatedAgentOptions[] = Array.from({ length: count }, (_, i) => ({
@@ -126,7 +133,7 @@ export async function runLoadgen(args: string[]): Promise<void> {
     node: `loadgen-node-${i}`,
     payloadBytes,
     timeoutMs,
-    h2: values.client === "h2" ? h2 : undefined,
+    h2: compression ? { ...h2, compression } : values.client === "h2" ? h2 : undefined,
     otlpHttpUrl: values["otlp-http"],
   }));
   const out = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);

@@ -45,7 +45,8 @@ export interface SimulatedAgentOptions {
   /**
    * With `h2`, WriteArrow calls (junk included) go over a lean HTTP/2 client of the load
    * generator's own ({@link H2UnaryConnection}) on that connection, and the other methods over
-   * grpc-js on a second connection opened on first use. Default: everything over grpc-js.
+   * grpc-js on a second connection opened on first use. Default: everything over grpc-js. With
+   * `h2.compression` (zstd, which grpc-js cannot send), the OTLP Exports go over it too.
    */
   h2?: H2Target | undefined;
   /** With an OTLP/HTTP base URL (`http://host:4318`), the OTLP kinds go over OTLP/HTTP instead of gRPC. */
@@ -128,6 +129,8 @@ export class SimulatedAgent {
           const body = this.payloads.otlpExport(index);
           bytes = body.byteLength;
           if (this.options.otlpHttpUrl) await this.postOtlp(OTLP_HTTP_PATHS.get(record) ?? "", body);
+          else if (this.h2 && this.options.h2?.compression)
+            await this.overH2(METHOD_PATHS[record], this.options.token, body, deadline);
           else await this.client.unaryRaw(METHOD_PATHS[record], body, deadline);
           break;
         }
@@ -190,14 +193,21 @@ export class SimulatedAgent {
     return this.agentClient;
   }
 
+  /** One unary call over the lean HTTP/2 client; a status other than OK rejects with it. */
+  private async overH2(
+    path: string,
+    token: string,
+    request: Uint8Array,
+    options: CallOptions,
+  ): Promise<void> {
+    const metadata = { authorization: `Bearer ${token}`, projectid: this.options.projectId };
+    const timeoutMs = Number(options.deadline) - Date.now();
+    const outcome = await (this.h2 as H2UnaryConnection).unary(path, metadata, request, timeoutMs);
+    if (outcome.code !== 0) throw Object.assign(new Error(outcome.details), outcome);
+  }
+
   private async writeArrow(request: Buffer, token: string, options: CallOptions): Promise<void> {
-    if (this.h2) {
-      const metadata = { authorization: `Bearer ${token}`, projectid: this.options.projectId };
-      const timeoutMs = Number(options.deadline) - Date.now();
-      const outcome = await this.h2.unary(WRITE_ARROW, metadata, request, timeoutMs);
-      if (outcome.code !== 0) throw Object.assign(new Error(outcome.details), outcome);
-      return;
-    }
+    if (this.h2) return this.overH2(WRITE_ARROW, token, request, options);
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${token}`);
     metadata.set("projectid", this.options.projectId);

@@ -12,6 +12,14 @@ export interface H2Target {
   /** After a failed connection, a new one is tried after this long, doubling up to `maxBackoffMs`. */
   initialBackoffMs?: number | undefined;
   maxBackoffMs?: number | undefined;
+  /** Every request message compressed with this (`grpc-encoding`); none: identity. */
+  compression?: MessageCompression | undefined;
+}
+
+/** A gRPC message encoding the client sends: its `grpc-encoding` name and its compressor. */
+export interface MessageCompression {
+  name: string;
+  compress(message: Uint8Array): Uint8Array;
 }
 
 /** How one unary call ended: its status, and the response message when it is OK. */
@@ -130,6 +138,7 @@ export class H2UnaryConnection {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<H2Outcome> {
+    const { compression } = this.options;
     return new Promise((resolve) => {
       let stream: ClientHttp2Stream | undefined;
       let settled = false;
@@ -175,6 +184,7 @@ export class H2UnaryConnection {
           te: "trailers",
           "user-agent": this.options.userAgent ?? "profgate",
           "grpc-timeout": `${Math.max(1, Math.ceil(timeoutMs))}m`,
+          ...(compression ? { "grpc-encoding": compression.name, "grpc-accept-encoding": "identity" } : {}),
           ...metadata,
         });
       } catch (error) {
@@ -201,11 +211,12 @@ export class H2UnaryConnection {
           settle({ code: codeOfHttpStatus(httpStatus), details: `HTTP status ${httpStatus}` });
         else settle(this.withoutStatus(session, stream!));
       });
+      const body = compression ? compression.compress(message) : message;
       const prefix = Buffer.allocUnsafe(5);
-      prefix.writeUInt8(0, 0);
-      prefix.writeUInt32BE(message.byteLength, 1);
+      prefix.writeUInt8(compression ? 1 : 0, 0);
+      prefix.writeUInt32BE(body.byteLength, 1);
       stream.write(prefix);
-      stream.end(message);
+      stream.end(body);
     });
   }
 

@@ -113,7 +113,7 @@ describe("OTLP through an edge gateway: forwarded, spooled and replayed as bytes
 });
 
 describe("profgate loadgen sends the OTLP signals", () => {
-  for (const over of ["grpc", "otlp-http"] as const)
+  for (const over of ["grpc", "grpc-zstd", "otlp-http"] as const)
     it(`pushes every signal over ${over}, and the gateway stores what it acknowledged`, async () => {
       const dir = await tempDir();
       const gateway = await startGateway(dir.path);
@@ -135,7 +135,11 @@ describe("profgate loadgen sends the OTLP signals", () => {
           "1s",
           "--payload-bytes",
           "8192",
-          ...(over === "grpc" ? ["--compression", "gzip"] : ["--otlp-http", gateway.otlpHttpUrl]),
+          ...{
+            grpc: ["--compression", "gzip"],
+            "grpc-zstd": ["--compression", "zstd"],
+            "otlp-http": ["--otlp-http", gateway.otlpHttpUrl],
+          }[over],
           "--mix",
           "otlpprofiles=1,otlplogs=1,otlptraces=1,otlpmetrics=1",
           "-o",

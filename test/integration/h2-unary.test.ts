@@ -1,6 +1,9 @@
 import { createServer, type Server as NetServer } from "node:net";
+import { gzipSync } from "node:zlib";
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acceptZstd } from "../../src/edge/grpc-internals.js";
+import { zstdCompression } from "../../src/loadgen/zstd-compression.js";
 import { H2UnaryConnection } from "../../src/rpc/h2-unary.js";
 
 const PATH = "/test.Echo/Call";
@@ -64,6 +67,30 @@ describe("the lean HTTP/2 unary client (upstream forwarding, the load generator)
     expect(outcomes.map((o) => o.response?.toString())).toEqual(["ok", "ok"]);
     expect(running.seen).toContain("hello Bearer one 5");
     expect(running.seen).toContain(`${"a".repeat(200_000)} Bearer two 200000`);
+  });
+
+  it("compresses each message with the encoding it names, gzip and zstd, which the server decodes", async () => {
+    // The edge's zstd decoding of grpc-js calls, installed once per process.
+    acceptZstd();
+    const text = "compressible ".repeat(5000);
+    for (const compression of [
+      { name: "gzip", compress: (m: Uint8Array) => gzipSync(m) },
+      await zstdCompression(),
+    ]) {
+      const compressed = new H2UnaryConnection({ target: running.target, compression });
+      try {
+        const outcome = await compressed.unary(
+          PATH,
+          { authorization: compression.name },
+          Buffer.from(text),
+          5000,
+        );
+        expect(outcome.code, outcome.details).toBe(status.OK);
+        expect(running.seen).toContain(`${text} ${compression.name} ${text.length}`);
+      } finally {
+        compressed.close();
+      }
+    }
   });
 
   it("reads a refusal's code and its percent-encoded message", async () => {
