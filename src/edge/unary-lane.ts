@@ -157,14 +157,17 @@ export function serveOnLane(
     });
   };
 
+  /** Tells a running handler that its call is over (grpc-js's `cancelled` event). */
+  const cancelHandler = () => {
+    if (!call || call.cancelled) return;
+    call.cancelled = true;
+    call.emit("cancelled");
+  };
+
   /** Ends the call with a status and nothing else; a client still sending is reset (CANCEL). */
   const fail = (code: status, details: string) => {
     if (ended) return;
     end(code, details);
-    if (call && !call.cancelled) {
-      call.cancelled = true;
-      call.emit("cancelled", "status");
-    }
     if (gone()) return;
     const trailers = { "grpc-status": String(code), "grpc-message": encodeURI(details) };
     if (stream.headersSent) {
@@ -302,14 +305,14 @@ export function serveOnLane(
     endedByClient = true;
     const code = deadline <= Date.now() + DEADLINE_SLACK_MS ? status.DEADLINE_EXCEEDED : status.CANCELLED;
     end(code, code === status.DEADLINE_EXCEEDED ? "Deadline exceeded" : "Cancelled by the client");
-    if (call && !call.cancelled) {
-      call.cancelled = true;
-      call.emit("cancelled", "cancelled");
-    }
+    cancelHandler();
   });
   if (Number.isFinite(deadline)) {
     timer = setTimeout(
-      () => fail(status.DEADLINE_EXCEEDED, "Deadline exceeded"),
+      () => {
+        fail(status.DEADLINE_EXCEEDED, "Deadline exceeded");
+        cancelHandler();
+      },
       Math.max(0, deadline - Date.now()),
     );
   }

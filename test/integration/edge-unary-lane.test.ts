@@ -198,6 +198,10 @@ describe("the edge's unary lane", () => {
   });
 
   it("maps a handler's refusal and an unexpected fault to the same statuses as grpc-js's path", async () => {
+    // On the lane, a handler that answered is not told its call was cancelled.
+    expect((await call("identity", payload(REFUSE))).code).toBe(status.INVALID_ARGUMENT);
+    expect(cancelled).toEqual([]);
+    ends.length = 0;
     const refused = await bothWays(payload(REFUSE));
     expect(refused.lane).toEqual({
       code: status.INVALID_ARGUMENT,
