@@ -444,6 +444,15 @@ describe("--sink jetstream and the server's max_payload", () => {
   }, 30_000);
 });
 
+/** Why a gateway that should not start did not (empty if it started after all). */
+const whyNoStart = (dataDir: string, args: string[]) =>
+  startGateway(dataDir, args)
+    .then(async (gateway) => {
+      await gateway.stop();
+      return "";
+    })
+    .catch((error: unknown) => String(error));
+
 describe("--sink jetstream with NATS credentials and TLS", () => {
   it("connects with TLS to a server whose certificate chains to --nats-tls-ca-file, and not without it", async () => {
     const dir = await tempDir();
@@ -451,17 +460,12 @@ describe("--sink jetstream with NATS credentials and TLS", () => {
     const server = await issue(dir.path, ca, "nats-server", "127.0.0.1");
     const nats = await startNatsServer(["--tls", "--tlscert", server.certFile, "--tlskey", server.keyFile]);
     try {
-      const untrusted = await startGateway(join(dir.path, "a"), [
+      const untrusted = await whyNoStart(join(dir.path, "a"), [
         "--sink",
         "jetstream",
         "--nats-servers",
         nats.url,
-      ])
-        .then(async (g) => {
-          await g.stop();
-          return "";
-        })
-        .catch((error: unknown) => String(error));
+      ]);
       expect(untrusted).toMatch(/Cannot connect to NATS/);
       const gateway = await startGateway(join(dir.path, "b"), [
         "--sink",
@@ -492,17 +496,12 @@ describe("--sink jetstream with NATS credentials and TLS", () => {
     const operator = await natsOperator(dir.path);
     const nats = await startNatsServer(["-c", operator.configFile]);
     try {
-      const anonymous = await startGateway(join(dir.path, "a"), [
+      const anonymous = await whyNoStart(join(dir.path, "a"), [
         "--sink",
         "jetstream",
         "--nats-servers",
         nats.url,
-      ])
-        .then(async (g) => {
-          await g.stop();
-          return "";
-        })
-        .catch((error: unknown) => String(error));
+      ]);
       expect(anonymous).toMatch(/Cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
       const gateway = await startGateway(join(dir.path, "b"), [
         "--sink",
