@@ -2,7 +2,6 @@ import {
   type Metadata,
   ResponderBuilder,
   ServerInterceptingCall,
-  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   ServerListenerBuilder,
   type ServerMethodDefinition,
@@ -184,10 +183,12 @@ export class MethodHookTable {
  */
 const DEADLINE_SLACK_MS = 100;
 
-function deadlinePassed(call: ServerInterceptingCallInterface): boolean {
-  const deadline = call.getDeadline();
+/** The status of a call its client left: DEADLINE_EXCEEDED at (or just before) `deadline`, else CANCELLED. */
+export function leftByClient(deadline: Date | number): { code: status; details: string } {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(at) && at <= Date.now() + DEADLINE_SLACK_MS;
+  return Number.isFinite(at) && at <= Date.now() + DEADLINE_SLACK_MS
+    ? { code: status.DEADLINE_EXCEEDED, details: "Deadline exceeded" }
+    : { code: status.CANCELLED, details: "Cancelled by the client" };
 }
 
 /**
@@ -286,8 +287,8 @@ export function callObserver(
       .withOnCancel(() => {
         if (ended) return;
         endedByClient = true;
-        if (deadlinePassed(next)) end(status.DEADLINE_EXCEEDED, "Deadline exceeded");
-        else end(status.CANCELLED, "Cancelled by the client");
+        const left = leftByClient(next.getDeadline());
+        end(left.code, left.details);
       })
       .build();
 

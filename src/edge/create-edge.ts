@@ -20,7 +20,7 @@ import {
   streamOf,
   streamOpenedCounter,
 } from "./grpc-internals.js";
-import type { LaneMethod, LaneOptions, UnaryHandler } from "./unary-lane.js";
+import type { LaneMethod, UnaryHandler } from "./unary-lane.js";
 import type { AbandonedStreamGuard } from "./guards/abandoned-streams.js";
 import type { MemoryGuard } from "./guards/memory-guard.js";
 import type { PendingBound, PendingBytes } from "./guards/pending-bytes.js";
@@ -115,7 +115,6 @@ export class Edge {
   private readonly front: FrontGate;
   /** The unary methods served without grpc-js once allowed (edge/unary-lane.ts). */
   private readonly laneMethods = new Map<string, LaneMethod>();
-  private readonly laneOptions: LaneOptions;
 
   constructor(private readonly options: EdgeOptions) {
     checkGrpcInternals();
@@ -144,20 +143,6 @@ export class Edge {
       onPendingRefused: this.hooks.onPendingRefused,
     });
     this.methods = new MethodHookTable(observers);
-    const edge = this;
-    this.front = frontGate({
-      lane: {
-        methodFor: (path) => this.laneMethods.get(path),
-        get options() {
-          return edge.laneOptions;
-        },
-      },
-      policyFor: options.policyFor,
-      decide: options.decide,
-      methods: this.methods,
-      onAllowed: this.hooks.onAllowed,
-      onDecision: this.hooks.onDecision,
-    });
     const interceptors: ServerInterceptor[] = [
       callObserver(this.methods, intake, {
         decisionOf: (base) => this.front.takeDecision(streamOf(base)),
@@ -196,15 +181,25 @@ export class Edge {
         : {}),
       interceptors,
     });
-    this.laneOptions = {
-      admit: options.admit,
-      onAdmissionRefused: this.hooks.onAdmissionRefused,
-      pending: guards.pending,
-      groupOf,
-      onPendingRefused: this.hooks.onPendingRefused,
-      sheds: guards.memory ? (path) => guards.memory?.sheds(path) === true : undefined,
-      opened: streamOpenedCounter(this.server),
-    };
+    this.front = frontGate({
+      policyFor: options.policyFor,
+      decide: options.decide,
+      methods: this.methods,
+      onAllowed: this.hooks.onAllowed,
+      onDecision: this.hooks.onDecision,
+      lane: {
+        methodFor: (path) => this.laneMethods.get(path),
+        options: {
+          admit: options.admit,
+          onAdmissionRefused: this.hooks.onAdmissionRefused,
+          pending: guards.pending,
+          groupOf,
+          onPendingRefused: this.hooks.onPendingRefused,
+          sheds: guards.memory?.sheds,
+          opened: streamOpenedCounter(this.server),
+        },
+      },
+    });
   }
 
   /** Serves `binding`; its handlers' errors are mapped by the edge. */
@@ -224,7 +219,6 @@ export class Edge {
         handler: handler as UnaryHandler,
         maxMessageBytes:
           policy.maxMessageBytes ?? this.options.transport?.maxReceiveBytes ?? GRPC_DEFAULT_RECEIVE_BYTES,
-        admitted: true,
       });
     }
   }

@@ -6,7 +6,7 @@ import type { AuthContext } from "../auth/principal.js";
 import { endedBeforeGrpc, type MethodHookTable } from "./call-observer.js";
 import type { StreamFrontHandler } from "./grpc-internals.js";
 import { toStatus } from "./to-status.js";
-import { type LaneMethod, type LaneOptions, laneServes, serveOnLane } from "./unary-lane.js";
+import { type LaneMethod, type LaneOptions, laneDeadline, serveOnLane } from "./unary-lane.js";
 
 /** The auth decision the gate asks for each call: a context, or a thrown DomainError. */
 export type CallDecision = (
@@ -151,8 +151,9 @@ export function frontGate(options: FrontGateOptions): FrontGate {
       }
       const lane = options.lane;
       const onLane = lane?.methodFor(method.info.path);
-      if (lane && onLane && laneServes(headers)) {
-        serveOnLane(stream, headers, context, onLane, peerNow(), lane.options);
+      const deadline = onLane && laneDeadline(headers);
+      if (lane && onLane && deadline !== undefined) {
+        serveOnLane(stream, deadline, context, onLane, peerNow(), lane.options);
         return;
       }
       decided.set(stream, context);

@@ -37,10 +37,7 @@ const FLAGS: Record<PendingBound, string> = {
 };
 
 /** The status of a call whose next bytes would pass `passed`, naming the bound's flag. */
-export function pendingRefusal(
-  passed: PendingBound,
-  pending: PendingBytes,
-): Pick<StatusObject, "code" | "details"> {
+function pendingRefusal(passed: PendingBound, pending: PendingBytes): Pick<StatusObject, "code" | "details"> {
   const bound = pending.bounds[BOUND_KEYS[passed]];
   return {
     code: passed === "total" ? status.UNAVAILABLE : status.RESOURCE_EXHAUSTED,
@@ -48,6 +45,36 @@ export function pendingRefusal(
       passed === "total"
         ? `The gateway holds too many incomplete messages (limit ${bound} bytes, ${FLAGS[passed]}); retry shortly.`
         : `Too many bytes of incomplete messages from this ${passed} (limit ${bound} bytes, ${FLAGS[passed]}); finish or cancel the calls in progress, then retry.`,
+  };
+}
+
+/** One call's share of the incomplete-message bounds. */
+export interface PendingShare {
+  /**
+   * Records that the call now holds `bytes` of a message still arriving; returns the status to
+   * end it with when that passes a bound (its share is then released and the hook told).
+   */
+  update(bytes: number): Pick<StatusObject, "code" | "details"> | undefined;
+  release(): void;
+}
+
+/** The share of the call from `peer` (`host:port`); undefined while no bound is set. */
+export function pendingShare(
+  options: Pick<IntakeOptions, "pending" | "groupOf" | "onPendingRefused">,
+  peer: string,
+): PendingShare | undefined {
+  const { pending } = options;
+  if (!pending?.enabled) return undefined;
+  const address = options.groupOf(peerAddress(peer));
+  const entry = pending.entry(peer, address);
+  return {
+    update(bytes) {
+      const passed = pending.update(entry, bytes);
+      if (!passed) return undefined;
+      options.onPendingRefused?.(passed, address);
+      return pendingRefusal(passed, pending);
+    },
+    release: () => pending.release(entry),
   };
 }
 
@@ -60,7 +87,6 @@ export function pendingRefusal(
  * bytes are released at once. Agents retry both.
  */
 export function callIntake(options: IntakeOptions): Intake {
-  const { pending } = options;
   const limits = new Map<string, number | undefined>();
   const limitOf = (path: string) => {
     if (limits.has(path)) return limits.get(path);
@@ -72,20 +98,18 @@ export function callIntake(options: IntakeOptions): Intake {
   return (base, path, peer, refuse) => {
     const limit = limitOf(path);
     if (limit !== undefined) limitMessageBytes(base, limit);
-    if (!pending?.enabled) return undefined;
-    const address = options.groupOf(peerAddress(peer));
-    const entry = pending.entry(peer, address);
+    const share = pendingShare(options, peer);
+    if (!share) return undefined;
     let refused = false;
     watchPendingBytes(base, (bytes) => {
       if (refused) return;
-      const passed = pending.update(entry, bytes);
-      if (!passed) return;
+      const refusal = share.update(bytes);
+      if (!refusal) return;
       refused = true;
-      options.onPendingRefused?.(passed, address);
-      refuse(pendingRefusal(passed, pending));
+      refuse(refusal);
       // The status is out; a client that holds the stream open must not keep its bytes alive.
       setImmediate(() => resetStream(base));
     });
-    return () => pending.release(entry);
+    return share.release;
   };
 }

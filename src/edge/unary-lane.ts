@@ -4,12 +4,11 @@ import { Metadata, type ServerErrorResponse, status } from "@grpc/grpc-js";
 import { attachAuthContext } from "../auth/call-context.js";
 import type { AuthContext } from "../auth/principal.js";
 import type { Admit } from "../ingest/admission.js";
-import { peerAddress } from "../iam/cidr.js";
-import { callerOf, type MethodHooks, reportEnd } from "./call-observer.js";
+import { callerOf, leftByClient, type MethodHooks, reportEnd } from "./call-observer.js";
 import { ACCEPTED_ENCODINGS, oversizeDetails } from "./grpc-internals.js";
 import { MEMORY_SHEDDING } from "./guards/memory-guard.js";
 import type { PendingBound, PendingBytes } from "./guards/pending-bytes.js";
-import { pendingRefusal } from "./intake.js";
+import { pendingShare } from "./intake.js";
 import { toStatus } from "./to-status.js";
 
 /** A unary method's handler as the edge binds it: errors already mapped to statuses. */
@@ -26,12 +25,11 @@ export interface LaneMethod {
   handler: UnaryHandler;
   /** The largest request message accepted, in bytes. */
   maxMessageBytes: number;
-  /** Whether what the call sends is weighed by admission (the policy's `admitted`). */
-  admitted: boolean;
 }
 
 /** What the lane enforces besides the method's own bounds: the edge's guards and hooks. */
 export interface LaneOptions {
+  /** Admission: every method on the lane is an admitted one. */
   admit?: Admit | undefined;
   onAdmissionRefused?: ((path: string, reason: string) => void) | undefined;
   pending?: PendingBytes | undefined;
@@ -75,23 +73,20 @@ const TIMEOUT_UNITS: Record<string, number> = {
   n: 0.000_001,
 };
 
-/** The deadline a `grpc-timeout` header sets (ms since the epoch; Infinity without one), or undefined if malformed. */
-function deadlineOf(header: string | string[] | undefined, now: number): number | undefined {
-  if (header === undefined) return Number.POSITIVE_INFINITY;
-  const match = typeof header === "string" ? /^(\d{1,8})([HMSmun])$/.exec(header) : null;
-  if (!match) return undefined;
-  return now + Number(match[1]) * (TIMEOUT_UNITS[match[2] as string] as number);
-}
-
-/** Whether the lane can serve a call with these headers: identity messages and a well-formed deadline. */
-export function laneServes(headers: IncomingHttpHeaders): boolean {
+/**
+ * The deadline of a call the lane can serve (ms since the epoch; Infinity without a
+ * `grpc-timeout`), or undefined for one it leaves to grpc-js: a compressed message or a
+ * malformed `grpc-timeout`.
+ */
+export function laneDeadline(headers: IncomingHttpHeaders): number | undefined {
   const encoding = headers["grpc-encoding"];
-  if (encoding !== undefined && encoding !== "identity") return false;
-  return deadlineOf(headers["grpc-timeout"], 0) !== undefined;
+  if (encoding !== undefined && encoding !== "identity") return undefined;
+  const timeout = headers["grpc-timeout"];
+  if (timeout === undefined) return Number.POSITIVE_INFINITY;
+  const match = typeof timeout === "string" ? /^(\d{1,8})([HMSmun])$/.exec(timeout) : null;
+  if (!match) return undefined;
+  return Date.now() + Number(match[1]) * (TIMEOUT_UNITS[match[2] as string] as number);
 }
-
-/** A client's cancel this close to its deadline is the deadline passing (as in the call observer). */
-const DEADLINE_SLACK_MS = 100;
 
 const RESPONSE_HEADERS = {
   ":status": 200,
@@ -107,11 +102,11 @@ const RESPONSE_HEADERS = {
  * bytes, the memory guard, admission), decoded with the method's codec and handed to its bound
  * handler; the answer goes back as grpc-js would send it, with the same statuses for the same
  * cases (docs/iam-model.md). The call's events reach the same observers. Only identity-encoded
- * calls come here (`laneServes`); compressed ones go through grpc-js.
+ * calls come here, with their `deadline` (`laneDeadline`); compressed ones go through grpc-js.
  */
 export function serveOnLane(
   stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
+  deadline: number,
   context: AuthContext,
   method: LaneMethod,
   peer: string,
@@ -120,7 +115,6 @@ export function serveOnLane(
   const { hooks } = method;
   const path = hooks.info.path;
   const startedAt = performance.now();
-  const deadline = deadlineOf(headers["grpc-timeout"], Date.now()) ?? Number.POSITIVE_INFINITY;
   hooks.started();
   options.opened?.(stream);
   const chunks: Buffer[] = [];
@@ -134,16 +128,14 @@ export function serveOnLane(
   let endedByClient = false;
   let call: LaneCall | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const pending = options.pending?.enabled
-    ? { entry: options.pending.entry(peer, options.groupOf(peerAddress(peer))), bounds: options.pending }
-    : undefined;
+  const pending = pendingShare(options, peer);
   const gone = () => stream.closed || stream.destroyed;
 
   const end = (code: status, details: string) => {
     if (ended) return;
     ended = true;
     if (timer !== undefined) clearTimeout(timer);
-    if (pending) pending.bounds.release(pending.entry);
+    pending?.release();
     reportEnd(hooks, {
       code,
       details,
@@ -225,10 +217,9 @@ export function serveOnLane(
   };
 
   const admitThenHandle = (message: Buffer) => {
-    const admitting = method.admitted ? options.admit : undefined;
     let waiting: Promise<void> | undefined;
     try {
-      waiting = admitting?.(context, message.length);
+      waiting = options.admit?.(context, message.length);
     } catch (error) {
       refuseAdmission(error);
       return;
@@ -269,14 +260,8 @@ export function serveOnLane(
       fail(status.INVALID_ARGUMENT, `${path} takes exactly one request message; the call sent more.`);
       return;
     }
-    if (pending) {
-      const passed = pending.bounds.update(pending.entry, have < 5 + length ? have - 5 : 0);
-      if (passed) {
-        options.onPendingRefused?.(passed, pending.entry.address);
-        const refusal = pendingRefusal(passed, pending.bounds);
-        fail(refusal.code, refusal.details);
-      }
-    }
+    const refusal = pending?.update(have < 5 + length ? have - 5 : 0);
+    if (refusal) fail(refusal.code, refusal.details);
   });
   stream.on("end", () => {
     if (ended) return;
@@ -303,8 +288,8 @@ export function serveOnLane(
   stream.on("close", () => {
     if (ended) return;
     endedByClient = true;
-    const code = deadline <= Date.now() + DEADLINE_SLACK_MS ? status.DEADLINE_EXCEEDED : status.CANCELLED;
-    end(code, code === status.DEADLINE_EXCEEDED ? "Deadline exceeded" : "Cancelled by the client");
+    const left = leftByClient(deadline);
+    end(left.code, left.details);
     cancelHandler();
   });
   if (Number.isFinite(deadline)) {

@@ -21,12 +21,17 @@ const SERVER_FAULTS: ReadonlySet<number> = new Set([status.INTERNAL, status.UNKN
 const skipHealthChecks = (end: CallEnd) =>
   end.code === status.OK && end.method.path.startsWith(HEALTH_PATH_PREFIX);
 
+/** Whether a successful call gets its log line, at `sample` (`--access-log`: 1 every one, 0 none). */
+export function logsSuccess(sample: number): boolean {
+  return sample >= 1 || (sample > 0 && Math.random() < sample);
+}
+
 /** One log line for a finished call (see `callLogger`). */
 export function logCall(options: CallLogOptions): (end: CallEnd) => void {
   const skip = options.skip ?? skipHealthChecks;
   const sample = options.successSample ?? 1;
   return (end) => {
-    if (end.code === status.OK && (sample === 0 || (sample < 1 && Math.random() >= sample))) return;
+    if (end.code === status.OK && !logsSuccess(sample)) return;
     if (skip(end)) return;
     const who = end.caller;
     const line = {

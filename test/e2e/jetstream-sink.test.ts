@@ -444,9 +444,31 @@ describe("--sink jetstream and the server's max_payload", () => {
   }, 30_000);
 });
 
-/** Why a gateway that should not start did not (empty if it started after all). */
-const whyNoStart = (dataDir: string, args: string[]) =>
-  startGateway(dataDir, args)
+/**
+ * Starts a `--sink jetstream` gateway on `natsUrl` with `args`, pushes one WriteRaw and checks
+ * that its publish was acked; returns the gateway, still running, and its /metrics text.
+ */
+async function pushedOnce(dataDir: string, natsUrl: string, args: string[]) {
+  const gateway = await startGateway(dataDir, ["--sink", "jetstream", "--nats-servers", natsUrl, ...args]);
+  try {
+    const boot = await readBootstrap(dataDir);
+    const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
+    await agent.writeRaw(rawRequest(9));
+    agent.close();
+    const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+    expect(metricValue(parseMetrics(text), "profgate_jetstream_publishes_total", { result: "acked" })).toBe(
+      1,
+    );
+    return { gateway, text };
+  } catch (error) {
+    await gateway.stop();
+    throw error;
+  }
+}
+
+/** Why a `--sink jetstream` gateway on `natsUrl` that should not start did not (empty if it did). */
+const whyNoStart = (dataDir: string, natsUrl: string) =>
+  startGateway(dataDir, ["--sink", "jetstream", "--nats-servers", natsUrl])
     .then(async (gateway) => {
       await gateway.stop();
       return "";
@@ -460,31 +482,13 @@ describe("--sink jetstream with NATS credentials and TLS", () => {
     const server = await issue(dir.path, ca, "nats-server", "127.0.0.1");
     const nats = await startNatsServer(["--tls", "--tlscert", server.certFile, "--tlskey", server.keyFile]);
     try {
-      const untrusted = await whyNoStart(join(dir.path, "a"), [
-        "--sink",
-        "jetstream",
-        "--nats-servers",
-        nats.url,
-      ]);
+      const untrusted = await whyNoStart(join(dir.path, "a"), nats.url);
       expect(untrusted).toMatch(/Cannot connect to NATS/);
-      const gateway = await startGateway(join(dir.path, "b"), [
-        "--sink",
-        "jetstream",
-        "--nats-servers",
-        nats.url,
+      const { gateway } = await pushedOnce(join(dir.path, "b"), nats.url, [
         "--nats-tls-ca-file",
         ca.certFile,
       ]);
-      try {
-        const boot = await readBootstrap(join(dir.path, "b"));
-        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
-        await agent.writeRaw(rawRequest(9));
-        agent.close();
-        const samples = await metrics(gateway);
-        expect(metricValue(samples, "profgate_jetstream_publishes_total", { result: "acked" })).toBe(1);
-      } finally {
-        await gateway.stop();
-      }
+      await gateway.stop();
     } finally {
       await nats.stop();
       await dir.remove();
@@ -496,30 +500,13 @@ describe("--sink jetstream with NATS credentials and TLS", () => {
     const operator = await natsOperator(dir.path);
     const nats = await startNatsServer(["-c", operator.configFile]);
     try {
-      const anonymous = await whyNoStart(join(dir.path, "a"), [
-        "--sink",
-        "jetstream",
-        "--nats-servers",
-        nats.url,
-      ]);
+      const anonymous = await whyNoStart(join(dir.path, "a"), nats.url);
       expect(anonymous).toMatch(/Cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
-      const gateway = await startGateway(join(dir.path, "b"), [
-        "--sink",
-        "jetstream",
-        "--nats-servers",
-        nats.url,
+      const { gateway, text } = await pushedOnce(join(dir.path, "b"), nats.url, [
         "--nats-creds-file",
         operator.credsFile,
       ]);
       try {
-        const boot = await readBootstrap(join(dir.path, "b"));
-        const agent = new AgentClient(gateway.target, { token: boot.agentToken, projectId: boot.projectId });
-        await agent.writeRaw(rawRequest(8));
-        agent.close();
-        const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
-        expect(
-          metricValue(parseMetrics(text), "profgate_jetstream_publishes_total", { result: "acked" }),
-        ).toBe(1);
         expect(text).not.toContain(operator.seed);
         expect(await gateway.log()).not.toContain(operator.seed);
       } finally {

@@ -2,7 +2,7 @@ import { createServer, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { parseHostPort } from "../../config/flag-spec.js";
-import { SERVE_FLAGS } from "../../config/serve-flags.js";
+import { serveReceiveWindows } from "./gateway-listener.js";
 
 /** One empty gRPC message: uncompressed, zero length. */
 const EMPTY_MESSAGE = Buffer.alloc(5);
@@ -51,11 +51,8 @@ async function main(): Promise<void> {
       "data-dir": { type: "string" },
     },
   });
-  const { http2StreamWindow, http2ConnectionWindow } = SERVE_FLAGS;
-  const connectionBytes = http2ConnectionWindow.parse(http2ConnectionWindow.default);
-  const server = createServer({
-    settings: { initialWindowSize: http2StreamWindow.parse(http2StreamWindow.default) },
-  });
+  const { streamBytes, connectionBytes } = serveReceiveWindows();
+  const server = createServer({ settings: { initialWindowSize: streamBytes } });
   server.on("session", (session) => session.setLocalWindowSize(connectionBytes));
   server.on("stream", serve);
   const { host, port } = parseHostPort(values["grpc-address"]);

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { logsSuccess } from "../../observability/call-log.js";
 
 /** One OTLP/HTTP request's log line: the agent listener's call-log fields, with the HTTP route and status. */
 export interface RequestLine {
@@ -23,8 +24,7 @@ export function logRequest(
   options: { successSample?: number | undefined; log: Pick<Logger, "info" | "warn"> },
   line: RequestLine,
 ): void {
-  const sample = options.successSample ?? 1;
-  if (line.status === 200 && (sample === 0 || (sample < 1 && Math.random() >= sample))) return;
+  if (line.status === 200 && !logsSuccess(options.successSample ?? 1)) return;
   if (line.status === 500) options.log.warn(line, "OTLP/HTTP request failed");
   else options.log.info(line, "OTLP/HTTP request finished");
 }
